@@ -1,0 +1,3 @@
+module toncon
+
+go 1.26.8
