@@ -37,7 +37,9 @@ func (f *flagSet) Int(p *int, name string, def int, usage string) {
 func (f *flagSet) Float(p *float64, name string, def float64, usage string) {
 	f.fs.Float64Var(p, name, def, usage)
 }
-func (f *flagSet) Bool(p *bool, name string, def bool, usage string) { f.fs.BoolVar(p, name, def, usage) }
+func (f *flagSet) Bool(p *bool, name string, def bool, usage string) {
+	f.fs.BoolVar(p, name, def, usage)
+}
 func (f *flagSet) Duration(p *time.Duration, name string, def time.Duration, usage string) {
 	f.fs.DurationVar(p, name, def, usage)
 }

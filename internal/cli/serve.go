@@ -3,9 +3,80 @@ package cli
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"toncon/internal/phx"
+	"toncon/internal/server"
 )
 
 func runServe(ctx context.Context, args []string, env Env) int {
-	fmt.Fprintln(env.Stderr, "toncon serve: not built yet")
-	return exitError
+	var (
+		cfg                 server.Config
+		tlsMode, hosts      string
+		logLevel, logFormat string
+		idle                time.Duration
+		maxFrame            int
+	)
+	fs := newFlagSet("serve", "Run toncon: rooms, the API and the web apps, over HTTPS by default.\n"+
+		"The first run creates the data folder with the database, a self-signed certificate and the signing keys.", env.Stderr)
+	fs.String(&cfg.Addr, "addr", ":4000", "address to listen on (host:port; port 0 picks a free one)")
+	fs.String(&cfg.DataDir, "data", "./data", "data folder: database, uploaded files, certificate and keys")
+	fs.String(&tlsMode, "tls", "on", "on: HTTPS with the data folder's self-signed certificate; off: plain HTTP, for running behind a proxy that terminates TLS")
+	fs.String(&hosts, "tls-hosts", "", "extra host names or IP addresses for the self-signed certificate, comma separated")
+	fs.String(&cfg.PublicURL, "public-url", "", "the URL people open, when it is not https://localhost:<port> (e.g. https://events.example.org)")
+	fs.Duration(&idle, "idle-timeout", 60*time.Second, "close a socket that sends nothing for this long (clients heartbeat every 30s)")
+	fs.Int(&maxFrame, "max-frame-bytes", 64<<10, "largest WebSocket message accepted; bigger ones close the socket")
+	fs.String(&logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.String(&logFormat, "log-format", "text", "text or json")
+	if code, stop := parseFlags(fs, args, env); stop {
+		return code
+	}
+	switch tlsMode {
+	case "on":
+		cfg.TLS = true
+	case "off":
+	default:
+		fmt.Fprintf(env.Stderr, "toncon serve: --tls=%q: use on or off\n", tlsMode)
+		return exitUsage
+	}
+	for _, h := range strings.Split(hosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			cfg.TLSHosts = append(cfg.TLSHosts, h)
+		}
+	}
+	log, err := newLogger(env, logLevel, logFormat)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "toncon serve: %v\n", err)
+		return exitUsage
+	}
+	cfg.Log = log
+	cfg.Notes = env.Stderr
+	cfg.Socket = phx.Config{IdleTimeout: idle, MaxFrameBytes: int64(maxFrame)}
+	srv, err := server.New(ctx, cfg)
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return exitError
+	}
+	if err := srv.Serve(ctx); err != nil {
+		log.Error("server failed", "err", err)
+		return exitError
+	}
+	return exitOK
+}
+
+func newLogger(env Env, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level=%q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(env.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(env.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format=%q: use text or json", format)
 }

@@ -72,3 +72,6 @@ func (c *Channel) Send(o *Outbound) { c.socket.send(o) }
 func (c *Channel) Reply(m *Message, ok bool, response any) {
 	c.socket.reply(m.JoinRef, m.Ref, c.topic, ok, response)
 }
+
+// Server is the server the channel's socket belongs to, for broadcasts and presence.
+func (c *Channel) Server() *Server { return c.socket.server }

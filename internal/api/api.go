@@ -1,0 +1,248 @@
+// Package api serves toncon's HTTP API under /api/v1 and the health check: JSON in and out, bounded request
+// bodies, and errors as {"error": code, "message": what to do} with the matching status.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"toncon/internal/hub"
+	"toncon/internal/store"
+	"toncon/internal/version"
+)
+
+// MaxBodyBytes bounds JSON request bodies; the API takes small documents only (uploads have their own limits).
+const MaxBodyBytes = 64 << 10
+
+// Config is what the API needs.
+type Config struct {
+	Store     store.Store
+	Hubs      *hub.Service
+	PublicURL *url.URL
+	Log       *slog.Logger
+	Now       func() time.Time
+}
+
+// API is the HTTP handler for /api/v1 and /health.
+type API struct {
+	cfg Config
+	mux *http.ServeMux
+}
+
+// New makes the API handler.
+func New(cfg Config) *API {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	a := &API{cfg: cfg, mux: http.NewServeMux()}
+	a.mux.HandleFunc("POST /api/v1/hubs", a.createHub)
+	a.mux.HandleFunc("GET /api/v1/hubs/{sid}", a.getHub)
+	a.mux.HandleFunc("GET /api/v1/meta", a.meta)
+	a.mux.HandleFunc("GET /health", a.health)
+	a.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "no API endpoint "+r.Method+" "+r.URL.Path)
+	})
+	return a
+}
+
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// ServeMux answers a known path with the wrong method in plain text; give API clients JSON instead.
+	if _, pattern := a.mux.Handler(r); pattern == "" && r.URL.Path != "/health" && !strings.HasPrefix(r.URL.Path, "/api/") {
+		writeError(w, http.StatusNotFound, "not_found", "not found")
+		return
+	}
+	rec := &methodCheck{ResponseWriter: w}
+	a.mux.ServeHTTP(rec, r)
+}
+
+// methodCheck turns the mux's plain-text 405 into a JSON error.
+type methodCheck struct {
+	http.ResponseWriter
+	swallow bool
+}
+
+func (m *methodCheck) WriteHeader(code int) {
+	if code == http.StatusMethodNotAllowed && m.Header().Get("Content-Type") != "application/json" {
+		m.swallow = true
+		allow := m.Header().Get("Allow")
+		writeError(m.ResponseWriter, code, "method_not_allowed", "use "+allow)
+		return
+	}
+	m.ResponseWriter.WriteHeader(code)
+}
+
+func (m *methodCheck) Write(b []byte) (int, error) {
+	if m.swallow {
+		return len(b), nil
+	}
+	return m.ResponseWriter.Write(b)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	writeJSON(w, status, map[string]string{"error": code, "message": message})
+}
+
+// decodeBody reads a bounded JSON body into v, answering the client itself when it cannot.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send the body as application/json")
+		return false
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the request body is larger than %d bytes", MaxBodyBytes))
+		} else {
+			writeError(w, http.StatusBadRequest, "bad_request", "the body is not valid JSON: "+err.Error())
+		}
+		return false
+	}
+	return true
+}
+
+type createHubRequest struct {
+	Hub *struct {
+		Name        *string `json:"name"`
+		Description string  `json:"description"`
+		SceneID     string  `json:"scene_id"`
+	} `json:"hub"`
+}
+
+func (a *API) createHub(w http.ResponseWriter, r *http.Request) {
+	var req createHubRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if req.Hub == nil || req.Hub.Name == nil {
+		writeError(w, http.StatusUnprocessableEntity, "invalid_hub", `send {"hub": {"name": "My room"}}`)
+		return
+	}
+	name := strings.TrimSpace(*req.Hub.Name)
+	if n := utf8.RuneCountInString(name); n == 0 || n > 64 {
+		writeError(w, http.StatusUnprocessableEntity, "invalid_hub", "the room name must be 1 to 64 characters")
+		return
+	}
+	ctx := r.Context()
+	settings, err := a.cfg.Store.SiteSettings(ctx)
+	if err != nil {
+		a.internal(w, "load site settings", err)
+		return
+	}
+	if settings.DisableRoomCreation {
+		writeError(w, http.StatusForbidden, "room_creation_disabled", "this server does not let people create rooms; ask an admin")
+		return
+	}
+	token, err := randomHex(16)
+	if err != nil {
+		a.internal(w, "make creator token", err)
+		return
+	}
+	h := store.Hub{
+		Name: name, Slug: store.Slugify(name), Description: req.Hub.Description, EntryMode: store.EntryAllow,
+		RoomSize: settings.DefaultRoomSize, MemberPermissions: settings.DefaultMemberPermissions(),
+		SceneRef: req.Hub.SceneID, CreatorAssignmentToken: token,
+	}
+	created, err := a.insertHub(ctx, h)
+	switch {
+	case errors.Is(err, store.ErrInvalid):
+		writeError(w, http.StatusUnprocessableEntity, "invalid_hub", err.Error())
+		return
+	case err != nil:
+		a.internal(w, "create hub", err)
+		return
+	}
+	a.cfg.Log.Info("room created", "hub", created.SID, "name", created.Name)
+	writeJSON(w, http.StatusCreated, map[string]any{
+		"status": "ok", "hub_id": created.SID, "url": hub.RoomURL(a.cfg.PublicURL, created),
+		"creator_assignment_token": created.CreatorAssignmentToken,
+	})
+}
+
+// insertHub creates h under a fresh SID, trying again in the unlikely event that the SID is taken.
+func (a *API) insertHub(ctx context.Context, h store.Hub) (store.Hub, error) {
+	var err error
+	for range 5 {
+		h.SID = store.NewSID()
+		var created store.Hub
+		created, err = a.cfg.Store.CreateHub(ctx, h)
+		if !errors.Is(err, store.ErrConflict) {
+			return created, err
+		}
+	}
+	return store.Hub{}, err
+}
+
+func (a *API) getHub(w http.ResponseWriter, r *http.Request) {
+	sid := store.HubSID(r.PathValue("sid"))
+	if !sid.Valid() {
+		writeError(w, http.StatusNotFound, "not_found", "no room "+string(sid))
+		return
+	}
+	h, err := a.cfg.Store.GetHub(r.Context(), sid)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", "no room "+string(sid))
+		return
+	}
+	if err != nil {
+		a.internal(w, "get hub", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a.cfg.Hubs.View(h))
+}
+
+func (a *API) meta(w http.ResponseWriter, r *http.Request) {
+	port := a.cfg.PublicURL.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[a.cfg.PublicURL.Scheme]
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"version": version.String(), "phx_host": a.cfg.PublicURL.Hostname(), "phx_port": port, "pool": "toncon",
+	})
+}
+
+func (a *API) health(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if _, err := a.cfg.Store.SiteSettings(ctx); err != nil {
+		a.cfg.Log.Error("health check: database", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "message": "the database does not answer"})
+		return
+	}
+	rooms, inRoom, inLobby := a.cfg.Hubs.Totals()
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": version.String(),
+		"rooms": rooms, "in_room": inRoom, "in_lobby": inLobby})
+}
+
+func (a *API) internal(w http.ResponseWriter, what string, err error) {
+	a.cfg.Log.Error(what, "err", err)
+	writeError(w, http.StatusInternalServerError, "internal_error", "something went wrong on the server; the log says more")
+}
+
+func randomHex(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}

@@ -1,0 +1,372 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"toncon/internal/auth"
+	"toncon/internal/phx"
+	"toncon/internal/store"
+)
+
+const (
+	presenceLobby = "lobby"
+	presenceRoom  = "room"
+)
+
+// Limits on what a client may put in its profile.
+const (
+	maxDisplayName = 64
+	maxAvatarID    = 256
+	maxProfileJSON = 4096
+)
+
+// channel is one session's membership of one hub, driven by its socket's reader goroutine.
+type channel struct {
+	svc       *Service
+	sid       store.HubSID
+	room      *room
+	ch        *phx.Channel
+	sessionID string
+
+	// The fields below are this session's presence; only the reader goroutine touches them
+	// (presence is also written by room.tryEnter, under the room lock, from the same goroutine).
+	presence   string
+	profile    json.RawMessage
+	context    map[string]any
+	roles      Roles
+	typing     bool
+	handRaised bool
+	muted      bool
+
+	nafLimit, chatLimit bucket
+}
+
+// joinParams is the hub join payload (protocol.md).
+type joinParams struct {
+	Profile     json.RawMessage `json:"profile"`
+	Context     json.RawMessage `json:"context"`
+	AuthToken   *string         `json:"auth_token"`
+	PermsToken  *string         `json:"perms_token"`
+	HubInviteID *string         `json:"hub_invite_id"`
+}
+
+func refuse(reason, message string) error {
+	return &phx.Refusal{Response: map[string]string{"reason": reason, "message": message}}
+}
+
+// Join implements phx.Handler.
+func (c *channel) Join(pc *phx.Channel, payload []byte) (any, error) {
+	s := c.svc
+	c.ch = pc
+	c.sessionID = pc.Socket().ID()
+	err := c.prepareJoin(payload)
+	if err != nil {
+		s.stats.JoinsRefused.Add(1)
+		return nil, err
+	}
+	now := s.cfg.Now()
+	c.nafLimit = newBucket(s.cfg.NAFRate, 2*s.cfg.NAFRate, now)
+	c.chatLimit = newBucket(s.cfg.ChatRate, 2*s.cfg.ChatRate, now)
+	c.presence = presenceLobby
+	h := c.room.hubRecord()
+	sessionToken, err := s.cfg.Keys.MintSession(c.sessionID, now)
+	if err != nil {
+		return nil, fmt.Errorf("mint session token: %w", err)
+	}
+	permsToken, err := c.permsToken(h)
+	if err != nil {
+		return nil, err
+	}
+	s.stats.Joins.Add(1)
+	return map[string]any{
+		"hubs":          []HubView{s.View(h)},
+		"session_id":    c.sessionID,
+		"session_token": sessionToken,
+		"perms_token":   permsToken,
+	}, nil
+}
+
+// prepareJoin validates the payload and the hub, and on success makes c a member of the live room.
+func (c *channel) prepareJoin(payload []byte) error {
+	var p joinParams
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return refuse("bad_request", "the join payload must be a JSON object")
+	}
+	if len(p.Profile) == 0 || string(p.Profile) == "null" || len(p.Context) == 0 || string(p.Context) == "null" {
+		return refuse("bad_request", "the join payload needs profile and context")
+	}
+	profile, err := validateProfile(p.Profile)
+	if err != nil {
+		return refuse("invalid_profile", err.Error())
+	}
+	var ctxMap map[string]any
+	if err := json.Unmarshal(p.Context, &ctxMap); err != nil {
+		return refuse("bad_request", "context must be an object such as {\"mobile\":false,\"hmd\":false,\"embed\":false}")
+	}
+	c.profile, c.context = profile, cleanContext(ctxMap)
+
+	if !c.sid.Valid() {
+		return refuse("not_found", "No such Hub")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	h, err := c.svc.cfg.Store.GetHub(ctx, c.sid)
+	if errors.Is(err, store.ErrNotFound) {
+		return refuse("not_found", "No such Hub")
+	}
+	if err != nil {
+		return fmt.Errorf("load hub %s: %w", c.sid, err)
+	}
+	settings, err := c.svc.cfg.Store.SiteSettings(ctx)
+	if err != nil {
+		return fmt.Errorf("load site settings: %w", err)
+	}
+	switch {
+	case h.EntryMode == store.EntryDeny:
+		return refuse("closed", "Hub no longer accessible")
+	case settings.RequireAccountForJoin && !c.roles.SignedIn:
+		return refuse("join_denied", "this server requires an account to join rooms: sign in first")
+	case h.EntryMode == store.EntryInvite && !Permissions(h, c.roles)["update_hub"]:
+		return refuse("join_denied", "this room is invite only: ask an owner for an invite link")
+	}
+	c.room = c.svc.acquire(h, c)
+	return nil
+}
+
+// validateProfile checks what the server relies on and shows to others: a display name and an avatar id.
+func validateProfile(raw json.RawMessage) (json.RawMessage, error) {
+	if len(raw) > maxProfileJSON {
+		return nil, fmt.Errorf("profile is larger than %d bytes", maxProfileJSON)
+	}
+	var p map[string]any
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, errors.New("profile must be an object such as {\"displayName\":\"Ada\",\"avatarId\":\"…\"}")
+	}
+	name, ok := p["displayName"].(string)
+	if !ok {
+		return nil, errors.New("profile.displayName must be a string")
+	}
+	if err := validDisplayName(name); err != nil {
+		return nil, err
+	}
+	if a, present := p["avatarId"]; present && a != nil {
+		if s, ok := a.(string); !ok || len(s) > maxAvatarID {
+			return nil, fmt.Errorf("profile.avatarId must be a string of at most %d bytes", maxAvatarID)
+		}
+	}
+	return raw, nil
+}
+
+// validDisplayName allows any script (unlike Hubs' ASCII-only client pattern) but no control characters,
+// no leading or trailing space, and 1 to 64 characters.
+func validDisplayName(name string) error {
+	n := utf8.RuneCountInString(name)
+	switch {
+	case n == 0 || strings.TrimSpace(name) == "":
+		return errors.New("display name is empty")
+	case n > maxDisplayName:
+		return fmt.Errorf("display name is longer than %d characters", maxDisplayName)
+	case strings.TrimSpace(name) != name:
+		return errors.New("display name starts or ends with a space")
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return errors.New("display name contains a control or invalid character")
+		}
+	}
+	return nil
+}
+
+// cleanContext keeps the client's context flags and drops the one the server sets.
+func cleanContext(m map[string]any) map[string]any {
+	if m == nil {
+		m = map[string]any{}
+	}
+	delete(m, "entering")
+	return m
+}
+
+func (c *channel) permsToken(h store.Hub) (string, error) {
+	tok, err := c.svc.cfg.Keys.MintPerms(auth.PermsClaims{HubID: string(h.SID), Perms: Permissions(h, c.roles)}, c.svc.cfg.Now())
+	if err != nil {
+		return "", fmt.Errorf("mint perms token: %w", err)
+	}
+	return tok, nil
+}
+
+// AfterJoin tracks the session in presence, then sends the presence state, as Reticulum does after its join reply.
+func (c *channel) AfterJoin(pc *phx.Channel) {
+	if err := pc.Server().Presence().Track(pc, c.sessionID, c.meta()); err != nil {
+		panic(err) // the meta is ours; failing to encode it is a bug, and a crash gives the client phx_error
+	}
+	pc.PushRaw("presence_state", pc.Server().Presence().State(pc.Topic()), false)
+}
+
+// presenceMeta is one session's presence (protocol.md).
+type presenceMeta struct {
+	Presence    string          `json:"presence"`
+	Profile     json.RawMessage `json:"profile"`
+	Context     map[string]any  `json:"context"`
+	Roles       Roles           `json:"roles"`
+	Permissions map[string]bool `json:"permissions"`
+	Muted       bool            `json:"muted"`
+	Typing      bool            `json:"typing"`
+	HandRaised  bool            `json:"hand_raised"`
+}
+
+func (c *channel) meta() presenceMeta {
+	return presenceMeta{
+		Presence: c.presence, Profile: c.profile, Context: c.context, Roles: c.roles,
+		Permissions: Permissions(c.room.hubRecord(), c.roles), Muted: c.muted, Typing: c.typing, HandRaised: c.handRaised,
+	}
+}
+
+func (c *channel) updatePresence() {
+	if err := c.ch.Server().Presence().Update(c.ch, c.sessionID, c.meta()); err != nil {
+		c.svc.cfg.Log.Warn("presence update", "hub", c.sid, "session", c.sessionID, "err", err)
+	}
+}
+
+func (c *channel) can(perm string) bool {
+	return Permissions(c.room.hubRecord(), c.roles)[perm]
+}
+
+// HandleIn implements phx.Handler.
+func (c *channel) HandleIn(pc *phx.Channel, m *phx.Message) {
+	switch m.Event {
+	case "naf":
+		c.handleNAF(m.Payload)
+	case "nafr":
+		c.handleNAFR(m.Payload)
+	case "message":
+		c.handleMessage(m)
+	case "events:entering":
+		c.context["entering"] = true
+		c.updatePresence()
+	case "events:entering_cancelled":
+		delete(c.context, "entering")
+		c.updatePresence()
+	case "events:entered":
+		c.handleEntered(m)
+	case "events:profile_updated":
+		c.handleProfileUpdated(m)
+	case "events:begin_typing", "events:end_typing":
+		c.typing = m.Event == "events:begin_typing"
+		c.updatePresence()
+	case "events:raise_hand", "events:lower_hand":
+		c.handRaised = m.Event == "events:raise_hand"
+		c.updatePresence()
+	case "refresh_perms_token":
+		tok, err := c.permsToken(c.room.hubRecord())
+		if err != nil {
+			pc.Reply(m, false, map[string]string{"reason": "internal_error", "message": "could not sign a token"})
+			return
+		}
+		pc.Reply(m, true, map[string]string{"perms_token": tok})
+	case "get_host":
+		host, port := hostPort(c.svc.cfg.PublicURL)
+		pc.Reply(m, true, map[string]any{"host": host, "port": port})
+	case "mute", "kick", "block", "unblock", "add_owner", "remove_owner", "update_hub", "close_hub",
+		"update_scene", "fetch_invite", "revoke_invite", "pin", "unpin", "sign_in", "sign_out":
+		pc.Reply(m, false, map[string]string{"reason": "not_supported",
+			"message": m.Event + " needs accounts and room roles, which this server does not have yet"})
+	default:
+		pc.Reply(m, false, map[string]string{"reason": "unknown_event", "message": fmt.Sprintf("the hub channel has no event %q", m.Event)})
+	}
+}
+
+func (c *channel) handleEntered(m *phx.Message) {
+	if err := c.room.tryEnter(c, c.can("update_hub")); err != nil {
+		c.ch.Reply(m, false, map[string]string{"reason": "room_full", "message": err.Error() + "; wait in the lobby and try again"})
+		return
+	}
+	delete(c.context, "entering")
+	c.updatePresence()
+	c.ch.Reply(m, true, nil)
+	c.svc.touch(c.sid)
+}
+
+func (c *channel) handleProfileUpdated(m *phx.Message) {
+	var p struct {
+		Profile json.RawMessage `json:"profile"`
+	}
+	if err := json.Unmarshal(m.Payload, &p); err != nil || len(p.Profile) == 0 {
+		c.ch.Reply(m, false, map[string]string{"reason": "bad_request", "message": "expected {\"profile\": {...}}"})
+		return
+	}
+	profile, err := validateProfile(p.Profile)
+	if err != nil {
+		c.ch.Reply(m, false, map[string]string{"reason": "invalid_profile", "message": err.Error()})
+		return
+	}
+	c.profile = append(json.RawMessage(nil), profile...) // the payload's buffer is reused after we return
+	c.updatePresence()
+	c.ch.Reply(m, true, nil)
+}
+
+// handleMessage relays chat to everyone in the room, the sender included, stamped with the sender's session.
+func (c *channel) handleMessage(m *phx.Message) {
+	if !c.chatLimit.allow(c.svc.cfg.Now()) {
+		c.svc.stats.ChatDropped.Add(1)
+		c.ch.Reply(m, false, map[string]string{"reason": "rate_limited", "message": "you are sending messages too fast"})
+		return
+	}
+	var msg map[string]any
+	if err := json.Unmarshal(m.Payload, &msg); err != nil {
+		c.ch.Reply(m, false, map[string]string{"reason": "bad_request", "message": "expected {\"type\": \"chat\", \"body\": ...}"})
+		return
+	}
+	typ, _ := msg["type"].(string)
+	if typ == "" {
+		typ = "chat"
+		msg["type"] = typ
+	}
+	if !c.can("text_chat") {
+		c.svc.stats.ChatDropped.Add(1)
+		c.ch.Reply(m, false, map[string]string{"reason": "not_allowed", "message": "text chat is turned off in this room"})
+		return
+	}
+	body, _ := json.Marshal(msg["body"])
+	if len(body) > c.svc.cfg.MaxChatBytes {
+		c.svc.stats.ChatDropped.Add(1)
+		c.ch.Reply(m, false, map[string]string{"reason": "too_long", "message": fmt.Sprintf("messages are limited to %d bytes", c.svc.cfg.MaxChatBytes)})
+		return
+	}
+	msg["session_id"] = c.sessionID
+	delete(msg, "from_session_id")
+	out, err := json.Marshal(msg)
+	if err != nil {
+		c.ch.Reply(m, false, map[string]string{"reason": "bad_request", "message": "the message cannot be encoded"})
+		return
+	}
+	c.ch.Server().Broadcast(c.room.topic, phx.EncodeBroadcast(c.room.topic, "message", out, false), nil)
+	c.svc.stats.ChatRelayed.Add(1)
+	c.ch.Reply(m, true, nil)
+}
+
+// Terminate implements phx.Handler: the session leaves; its non-persistent entities go with it (check 4).
+func (c *channel) Terminate(pc *phx.Channel, reason string) {
+	if c.room == nil {
+		return
+	}
+	removed := c.svc.release(c.room, c)
+	for _, id := range removed {
+		payload, _ := json.Marshal(map[string]any{"dataType": "r", "data": map[string]string{"networkId": id}, "from_session_id": c.sessionID})
+		pc.Server().Broadcast(c.room.topic, phx.EncodeBroadcast(c.room.topic, "naf", payload, false), pc)
+	}
+	c.svc.stats.EntitiesRemovedOnLeave.Add(int64(len(removed)))
+	if c.presence == presenceRoom {
+		c.svc.touch(c.sid)
+	}
+}
+
+func newSessionID() string { return uuid.NewString() }

@@ -1,0 +1,104 @@
+package hub
+
+import (
+	"net/url"
+	"strconv"
+
+	"toncon/internal/store"
+)
+
+// HubView is the HUB JSON that the join reply, hub_refresh and the HTTP API share (protocol.md).
+type HubView struct {
+	HubID             string          `json:"hub_id"`
+	Name              string          `json:"name"`
+	Description       string          `json:"description"`
+	Slug              string          `json:"slug"`
+	URL               string          `json:"url"`
+	EntryMode         store.EntryMode `json:"entry_mode"`
+	RoomSize          int             `json:"room_size"`
+	MemberCount       int             `json:"member_count"`
+	LobbyCount        int             `json:"lobby_count"`
+	MemberPermissions map[string]bool `json:"member_permissions"`
+	Scene             *SceneView      `json:"scene"`
+	Host              string          `json:"host"`
+	Port              int             `json:"port"`
+}
+
+// SceneView describes a room's scene.
+type SceneView struct {
+	SceneID       string `json:"scene_id"`
+	Name          string `json:"name"`
+	ModelURL      string `json:"model_url"`
+	ScreenshotURL string `json:"screenshot_url"`
+}
+
+// RoomURL is where people open a room: <public url>/<hub_sid>/<slug>.
+func RoomURL(public *url.URL, h store.Hub) string {
+	u := *public
+	u.Path = "/" + string(h.SID)
+	if h.Slug != "" {
+		u.Path += "/" + h.Slug
+	}
+	u.RawQuery, u.Fragment = "", ""
+	return u.String()
+}
+
+// hostPort is the host and port clients use for this server's media and sockets.
+func hostPort(public *url.URL) (string, int) {
+	port, _ := strconv.Atoi(public.Port())
+	if port == 0 {
+		port = 443
+		if public.Scheme == "http" {
+			port = 80
+		}
+	}
+	return public.Hostname(), port
+}
+
+// NewHubView builds the HUB JSON for h with the given occupancy.
+func NewHubView(public *url.URL, h store.Hub, members, lobby int) HubView {
+	host, port := hostPort(public)
+	v := HubView{
+		HubID: string(h.SID), Name: h.Name, Description: h.Description, Slug: h.Slug, URL: RoomURL(public, h),
+		EntryMode: h.EntryMode, RoomSize: h.RoomSize, MemberCount: members, LobbyCount: lobby,
+		MemberPermissions: MemberPermissionMap(h.MemberPermissions), Host: host, Port: port,
+	}
+	if h.SceneRef != "" {
+		v.Scene = &SceneView{SceneID: h.SceneRef, Name: h.SceneRef}
+	}
+	return v
+}
+
+// MemberPermissionMap spells out the 8 member permission bits by name.
+func MemberPermissionMap(p store.MemberPermissions) map[string]bool {
+	m := make(map[string]bool, len(store.PermissionNames))
+	for i, name := range store.PermissionNames {
+		m[name] = p.Has(1 << i)
+	}
+	return m
+}
+
+// Roles are what a session is in a room.
+type Roles struct {
+	Owner    bool `json:"owner"`
+	Creator  bool `json:"creator"`
+	SignedIn bool `json:"signed_in"`
+}
+
+// Permissions is the full permission map of one session in one room: the member bits, and the owner actions
+// owners have. It goes into presence and into the perms token.
+func Permissions(h store.Hub, r Roles) map[string]bool {
+	m := MemberPermissionMap(h.MemberPermissions)
+	owner := r.Owner || r.Creator
+	if owner {
+		for k := range m {
+			m[k] = true // owners may do every object action whatever the member bits say
+		}
+	}
+	m["join_hub"] = h.EntryMode != store.EntryDeny
+	for _, k := range []string{"update_hub", "close_hub", "kick_users", "mute_users"} {
+		m[k] = owner
+	}
+	m["update_roles"] = r.Creator
+	return m
+}

@@ -1,0 +1,235 @@
+// Package server wires toncon's parts into one HTTP(S) server: it opens the data folder (database, keys,
+// certificate), mounts the Phoenix socket, the API and the web pages, and shuts all of it down in order.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"toncon/internal/api"
+	"toncon/internal/auth"
+	"toncon/internal/datadir"
+	"toncon/internal/hub"
+	"toncon/internal/phx"
+	"toncon/internal/selfsigned"
+	"toncon/internal/store"
+	"toncon/internal/store/sqlite"
+	"toncon/internal/version"
+)
+
+// Config is everything `toncon serve` can be told.
+type Config struct {
+	Addr      string   // listen address, e.g. ":4000" or "127.0.0.1:0"
+	DataDir   string   // the data folder, created on first run
+	TLS       bool     // serve HTTPS with the data folder's self-signed certificate; false behind a TLS-terminating proxy
+	TLSHosts  []string // extra names and addresses for the self-signed certificate
+	PublicURL string   // the URL people use, when it is not https://localhost:<port>
+
+	Socket phx.Config // socket limits and timeouts
+	Log    *slog.Logger
+	// Notes receives text meant for the person who started the server, such as how to trust the certificate.
+	Notes io.Writer
+}
+
+// Server is a running toncon: create it with New, run it with Serve.
+type Server struct {
+	cfg       Config
+	log       *slog.Logger
+	dir       *datadir.Dir
+	store     store.Store
+	phx       *phx.Server
+	hubs      *hub.Service
+	http      *http.Server
+	listener  net.Listener
+	publicURL *url.URL
+}
+
+// New opens the data folder and everything in it, and starts listening. Nothing is served until Serve.
+func New(ctx context.Context, cfg Config) (_ *Server, err error) {
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			s.closeResources()
+		}
+	}()
+	if s.dir, err = datadir.Open(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	if s.store, err = sqlite.Open(ctx, s.dir.Path("toncon.db")); err != nil {
+		return nil, fmt.Errorf("open the database: %w", err)
+	}
+	keys, created, err := auth.LoadOrCreateKeys(s.dir.Path("keys"))
+	if err != nil {
+		return nil, fmt.Errorf("load the signing keys: %w", err)
+	}
+	if created {
+		log.Info("created the perms token key pair; media nodes started with --role media need the public key",
+			"public_key", s.dir.Path("keys", "perms.pub.pem"))
+	}
+	var tlsConfig *tls.Config
+	if cfg.TLS {
+		if tlsConfig, err = s.loadCertificate(); err != nil {
+			return nil, err
+		}
+	}
+	if s.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w (is another server using the port? choose one with --addr)", cfg.Addr, err)
+	}
+	if tlsConfig != nil {
+		s.listener = tls.NewListener(s.listener, tlsConfig)
+	}
+	if s.publicURL, err = publicURL(cfg.PublicURL, cfg.TLS, s.listener.Addr()); err != nil {
+		return nil, err
+	}
+	s.hubs, err = hub.New(hub.Config{Store: s.store, Keys: keys, PublicURL: s.publicURL, Log: log.With("part", "hub")})
+	if err != nil {
+		return nil, err
+	}
+	s.phx = phx.NewServer(cfg.Socket, s.hubs.Route, s.hubs.Connect, log.With("part", "socket"))
+	s.http = &http.Server{
+		Handler:           s.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	return s, nil
+}
+
+func (s *Server) loadCertificate() (*tls.Config, error) {
+	hosts := append([]string{"localhost", "127.0.0.1", "::1"}, s.cfg.TLSHosts...)
+	if s.cfg.PublicURL != "" {
+		if u, err := url.Parse(s.cfg.PublicURL); err == nil && u.Hostname() != "" {
+			hosts = append(hosts, u.Hostname())
+		}
+	}
+	cert, certPath, created, err := selfsigned.LoadOrCreate(s.dir.Path("tls"), hosts, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("load the TLS certificate: %w", err)
+	}
+	if created {
+		s.log.Info("created a self-signed certificate; browsers will warn until you trust it", "cert", certPath)
+		if s.cfg.Notes != nil {
+			fmt.Fprintf(s.cfg.Notes, "\n%s\n", selfsigned.TrustInstructions(certPath))
+		}
+	} else {
+		s.log.Info("using the self-signed certificate in the data folder; to stop browser warnings, trust it once", "cert", certPath)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// publicURL is the configured URL, or https://localhost:<port> for a server listening on every address.
+func publicURL(configured string, useTLS bool, addr net.Addr) (*url.URL, error) {
+	if configured != "" {
+		u, err := url.Parse(configured)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("--public-url %q: give a full URL such as https://events.example.org", configured)
+		}
+		return u, nil
+	}
+	tcp, _ := addr.(*net.TCPAddr)
+	host := "localhost"
+	if tcp != nil && !tcp.IP.IsUnspecified() && !tcp.IP.IsLoopback() {
+		host = tcp.IP.String()
+	} else if tcp != nil && tcp.IP.IsLoopback() && tcp.IP.To4() != nil {
+		host = tcp.IP.String()
+	}
+	scheme := "https"
+	if !useTLS {
+		scheme = "http"
+	}
+	port := 0
+	if tcp != nil {
+		port = tcp.Port
+	}
+	return &url.URL{Scheme: scheme, Host: net.JoinHostPort(host, strconv.Itoa(port))}, nil
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	a := api.New(api.Config{Store: s.store, Hubs: s.hubs, PublicURL: s.publicURL, Log: s.log.With("part", "api")})
+	mux.Handle("/api/", a)
+	mux.Handle("/health", a)
+	mux.Handle("/socket/websocket", s.phx)
+	mux.Handle("/", pages(s.publicURL))
+	return mux
+}
+
+// URL is the public URL of the server.
+func (s *Server) URL() *url.URL { return s.publicURL }
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.listener.Addr() }
+
+// Hubs is the hub service, for tests and metrics.
+func (s *Server) Hubs() *hub.Service { return s.hubs }
+
+// Sockets is the Phoenix socket server, for tests and metrics.
+func (s *Server) Sockets() *phx.Server { return s.phx }
+
+// Serve serves until ctx ends, then shuts down gracefully: sockets get close frames, requests in flight finish,
+// and the database is closed cleanly.
+func (s *Server) Serve(ctx context.Context) error {
+	s.log.Info("toncon is serving", "version", version.String(), "url", s.publicURL.String(),
+		"socket", s.socketURL(), "data", s.cfg.DataDir)
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.listener) }()
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	s.log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.phx.Shutdown(shutCtx); err != nil {
+		s.log.Warn("closing sockets", "err", err)
+	}
+	if err := s.http.Shutdown(shutCtx); err != nil {
+		s.log.Warn("closing HTTP connections", "err", err)
+	}
+	s.closeResources()
+	s.log.Info("stopped")
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return nil
+}
+
+func (s *Server) socketURL() string {
+	u := *s.publicURL
+	u.Scheme = map[string]string{"https": "wss", "http": "ws"}[u.Scheme]
+	u.Path = "/socket/websocket"
+	return u.String()
+}
+
+// closeResources releases what New opened, in reverse order.
+func (s *Server) closeResources() {
+	if s.listener != nil {
+		s.listener.Close()
+	}
+	if s.store != nil {
+		if err := s.store.Close(); err != nil {
+			s.log.Error("closing the database", "err", err)
+		}
+		s.store = nil
+	}
+	if s.dir != nil {
+		if err := s.dir.Close(); err != nil {
+			s.log.Error("releasing the data folder", "err", err)
+		}
+		s.dir = nil
+	}
+}
