@@ -193,20 +193,27 @@ func parseCertificates(path string, data []byte) ([]*x509.Certificate, error) {
 	return certs, nil
 }
 
-// parseHosts splits hosts into DNS names and IP addresses, accepting IPv6 in brackets.
+// parseHosts splits hosts into DNS names and IP addresses, accepting IPv6 in brackets and dropping repeats.
 func parseHosts(hosts []string) (dns []string, ips []net.IP, err error) {
 	if len(hosts) == 0 {
 		return nil, nil, errors.New("self-signed certificate: no host names")
 	}
+	seen := map[string]bool{}
 	for _, h := range hosts {
 		if ip := net.ParseIP(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")); ip != nil {
-			ips = append(ips, ip)
+			if !seen[ip.String()] {
+				seen[ip.String()] = true
+				ips = append(ips, ip)
+			}
 			continue
 		}
 		if h == "" || strings.ContainsAny(h, ":/ []") {
 			return nil, nil, fmt.Errorf("self-signed certificate: %q is not a host name or IP address", h)
 		}
-		dns = append(dns, strings.ToLower(h))
+		if h = strings.ToLower(h); !seen[h] {
+			seen[h] = true
+			dns = append(dns, h)
+		}
 	}
 	return dns, ips, nil
 }

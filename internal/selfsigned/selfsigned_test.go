@@ -134,6 +134,13 @@ func TestCreate(t *testing.T) {
 	}
 }
 
+func TestRepeatedHosts(t *testing.T) {
+	cert, _ := mustCreate(t, t.TempDir(), []string{"localhost", "127.0.0.1", "LOCALHOST", "::1", "[::1]", "127.0.0.1", "toncon.test"}, time.Now())
+	if !slices.Equal(cert.Leaf.DNSNames, []string{"localhost", "toncon.test"}) || len(cert.Leaf.IPAddresses) != 2 {
+		t.Errorf("SANs %v %v, want each host once", cert.Leaf.DNSNames, cert.Leaf.IPAddresses)
+	}
+}
+
 func TestReuse(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Now()
