@@ -85,37 +85,38 @@ func (c *channel) handleNAFR(payload []byte) {
 			c.forgetEntity(d)
 		}
 	}
-	out := make([]byte, 0, len(tok)+10)
-	out = append(append(append(out, `{"naf":`...), tok...), '}')
-	c.broadcast("nafr", out, !removal)
+	c.broadcastParts("nafr", `{"naf":`, tok, true, !removal)
 }
 
 // broadcast sends payload (a JSON object) to everyone else in the room with from_session_id set to the sender.
 // from_session_id goes last, so it overrides any the sender put in: JSON parsers keep the last duplicate.
 func (c *channel) broadcast(event string, payload []byte, ephemeral bool) {
-	o := phx.NewOutbound(encodeRelay(c.room.topic, event, payload, c.sessionID), ephemeral)
-	c.ch.Server().Broadcast(c.room.topic, o, c.ch)
-	c.svc.stats.NAFRelayed.Add(1)
-}
-
-// encodeRelay builds [null,null,topic,event,{...payload,"from_session_id":sid}] in one allocation.
-func encodeRelay(topic, event string, payload []byte, sessionID string) []byte {
 	body := bytes.TrimRight(payload, " \t\r\n")
 	body = body[:len(body)-1] // drop the closing brace; payload is a validated object
-	empty := len(bytes.TrimSpace(body)) == 1
-	buf := make([]byte, 0, len(topic)+len(event)+len(body)+len(sessionID)+48)
+	comma := len(bytes.TrimSpace(body)) > 1 // an empty object needs no comma before our field
+	c.broadcastParts(event, "", body, comma, ephemeral)
+}
+
+// broadcastParts sends prefix+body, an object opened but not closed, with from_session_id added (after a
+// comma when comma is set). The frame [null,null,topic,event,payload] is built in one allocation and shared by every recipient.
+func (c *channel) broadcastParts(event, prefix string, body []byte, comma, ephemeral bool) {
+	topic := c.room.topic
+	buf := make([]byte, 0, len(topic)+len(event)+len(prefix)+len(body)+len(c.sessionID)+48)
 	buf = append(buf, `[null,null,`...)
 	buf = phx.AppendString(buf, topic)
 	buf = append(buf, ',')
 	buf = phx.AppendString(buf, event)
 	buf = append(buf, ',')
+	buf = append(buf, prefix...)
 	buf = append(buf, body...)
-	if !empty {
+	if comma {
 		buf = append(buf, ',')
 	}
 	buf = append(buf, `"from_session_id":`...)
-	buf = phx.AppendString(buf, sessionID)
-	return append(buf, "}]"...)
+	buf = phx.AppendString(buf, c.sessionID)
+	buf = append(buf, "}]"...)
+	c.ch.Server().Broadcast(topic, phx.NewOutbound(buf, ephemeral), c.ch)
+	c.svc.stats.NAFRelayed.Add(1)
 }
 
 func umHasFirstSync(data []byte) bool {

@@ -40,6 +40,21 @@ type ClientMessage struct {
 	Payload      json.RawMessage
 }
 
+// DecodeClientMessage decodes a frame the server sent.
+func DecodeClientMessage(b []byte) (ClientMessage, error) {
+	var arr [5]json.RawMessage
+	var m ClientMessage
+	if err := json.Unmarshal(b, &arr); err != nil {
+		return m, fmt.Errorf("server sent a bad frame %q: %w", b, err)
+	}
+	_ = json.Unmarshal(arr[0], &m.JoinRef)
+	_ = json.Unmarshal(arr[1], &m.Ref)
+	_ = json.Unmarshal(arr[2], &m.Topic)
+	_ = json.Unmarshal(arr[3], &m.Event)
+	m.Payload = arr[4]
+	return m, nil
+}
+
 // Status returns the reply status of a phx_reply ("ok" or "error") and its response.
 func (m ClientMessage) Status() (string, json.RawMessage) {
 	var r struct {
@@ -96,17 +111,11 @@ func (c *Client) readLoop() {
 		default:
 			continue
 		}
-		var arr [5]json.RawMessage
-		if err := json.Unmarshal(p, &arr); err != nil {
-			c.readErr = fmt.Errorf("server sent a bad frame %q: %w", p, err)
+		m, err := DecodeClientMessage(p)
+		if err != nil {
+			c.readErr = err
 			return
 		}
-		var m ClientMessage
-		_ = json.Unmarshal(arr[0], &m.JoinRef)
-		_ = json.Unmarshal(arr[1], &m.Ref)
-		_ = json.Unmarshal(arr[2], &m.Topic)
-		_ = json.Unmarshal(arr[3], &m.Event)
-		m.Payload = arr[4]
 		c.in <- m
 	}
 }

@@ -40,6 +40,9 @@ type Socket struct {
 	closeWhy   string
 	readerDone chan struct{}
 	writerDone chan struct{}
+
+	msg       Message     // the message being handled, reused so the hot path does not allocate one
+	localPrev []*Outbound // local sockets only: what TakeQueued returned last, reused as the next buffer
 }
 
 // ID is the session id the Connector gave the socket.
@@ -232,8 +235,9 @@ func (s *Socket) handleFrame(b []byte) bool {
 		delete(s.channels, c.topic)
 		s.send(NewOutbound(AppendFrame(nil, c.joinRef, c.joinRef, c.topic, "phx_close", []byte("{}")), false))
 	default:
-		m := Message{JoinRef: f.joinRef, Ref: f.ref, Topic: c.topic, Event: event, Payload: f.payload}
-		s.run(c, event, func() { c.handler.HandleIn(c, &m) })
+		// The message lives in the socket and is reused: handlers must not keep it (see Message).
+		s.msg = Message{JoinRef: f.joinRef, Ref: f.ref, Topic: c.topic, Event: event, Payload: f.payload}
+		s.handleIn(c, &s.msg)
 	}
 	return true
 }
@@ -273,18 +277,32 @@ func (s *Socket) callJoin(c *Channel, payload []byte) (reply any, err error) {
 	return c.handler.Join(c, payload)
 }
 
+// handleIn is run for the hot path: the same recovery, without a closure to allocate.
+func (s *Socket) handleIn(c *Channel, m *Message) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.crashed(c, m.Event, r)
+		}
+	}()
+	c.handler.HandleIn(c, m)
+}
+
 // run calls into the handler. A panic fails only this channel, as a crashed channel process does in Phoenix:
 // the channel ends and the client gets phx_error (and rejoins).
 func (s *Socket) run(c *Channel, what string, fn func()) {
 	defer func() {
 		if r := recover(); r != nil {
-			s.server.log.Error("channel crashed", "topic", c.topic, "in", what, "session", s.id, "panic", r)
-			s.terminate(c, "crashed")
-			delete(s.channels, c.topic)
-			s.send(NewOutbound(AppendFrame(nil, c.joinRef, c.joinRef, c.topic, "phx_error", []byte("{}")), false))
+			s.crashed(c, what, r)
 		}
 	}()
 	fn()
+}
+
+func (s *Socket) crashed(c *Channel, what string, panicValue any) {
+	s.server.log.Error("channel crashed", "topic", c.topic, "in", what, "session", s.id, "panic", panicValue)
+	s.terminate(c, "crashed")
+	delete(s.channels, c.topic)
+	s.send(NewOutbound(AppendFrame(nil, c.joinRef, c.joinRef, c.topic, "phx_error", []byte("{}")), false))
 }
 
 func (s *Socket) terminate(c *Channel, reason string) {

@@ -1,0 +1,53 @@
+package hub
+
+import (
+	"encoding/json"
+	"strconv"
+	"testing"
+
+	"toncon/internal/phx"
+	"toncon/internal/store"
+)
+
+// benchmarkRelay measures the server's work to relay one avatar update (nafr, as Hubs sends them) to everyone
+// else in a room: decode, checks, one encode, and a queue push per recipient, plus each recipient's writer
+// taking its queue (without the socket write, which the kernel does).
+func benchmarkRelay(b *testing.B, members int) {
+	e := newEnv(b, func(c *Config) { c.NAFRate = -1 })
+	h := e.createHub(func(h *store.Hub) { h.RoomSize = 1000 })
+	peers := make([]*peer, members)
+	for i := range peers {
+		peers[i] = e.peer("session-" + strconv.Itoa(i))
+		peers[i].mustJoin(h.SID, "Member "+strconv.Itoa(i))
+	}
+	for _, p := range peers {
+		p.sock.TakeQueued()
+	}
+	sender := peers[0]
+	inner, _ := json.Marshal(map[string]any{"dataType": "um", "data": map[string]any{"d": []any{map[string]any{
+		"networkId": "naf-3kd9a", "owner": "session-0", "creator": "session-0", "lastOwnerTime": 1732780000123,
+		"template": "#remote-avatar", "persistent": false, "parent": nil, "components": map[string]any{
+			"0": map[string]float64{"x": 1.234, "y": 0, "z": -3.21}, "1": map[string]float64{"x": 0, "y": 1.57, "z": 0},
+			"3": map[string]float64{"x": 0.1, "y": 1.6, "z": 0}, "4": map[string]float64{"x": -0.2, "y": 1.1, "z": 0.3},
+			"5": map[string]float64{"x": 0.2, "y": 1.1, "z": 0.3}}}}}})
+	payload, _ := json.Marshal(map[string]string{"naf": string(inner)})
+	jr := strconv.AppendQuote(nil, sender.joinRef)
+	frame := phx.AppendFrame(nil, jr, []byte(`"99"`), sender.topic, "nafr", payload)
+	b.SetBytes(int64(len(frame)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		sender.sock.Deliver(frame)
+		for _, p := range peers[1:] {
+			p.sock.TakeQueued()
+		}
+	}
+	b.StopTimer()
+	if e.svc.Stats().NAFRelayed.Load() < int64(b.N) {
+		b.Fatalf("relayed %d of %d", e.svc.Stats().NAFRelayed.Load(), b.N)
+	}
+	b.ReportMetric(float64(members-1), "recipients/op")
+}
+
+func BenchmarkRelayNAFRoom24(b *testing.B)  { benchmarkRelay(b, 24) }
+func BenchmarkRelayNAFRoom200(b *testing.B) { benchmarkRelay(b, 200) }
