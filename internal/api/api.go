@@ -52,43 +52,42 @@ func New(cfg Config) *API {
 	a.mux.HandleFunc("GET /api/v1/hubs/{sid}", a.getHub)
 	a.mux.HandleFunc("GET /api/v1/meta", a.meta)
 	a.mux.HandleFunc("GET /health", a.health)
-	a.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "not_found", "no API endpoint "+r.Method+" "+r.URL.Path)
-	})
 	return a
 }
 
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	// ServeMux answers a known path with the wrong method in plain text; give API clients JSON instead.
-	if _, pattern := a.mux.Handler(r); pattern == "" && r.URL.Path != "/health" && !strings.HasPrefix(r.URL.Path, "/api/") {
-		writeError(w, http.StatusNotFound, "not_found", "not found")
-		return
-	}
-	rec := &methodCheck{ResponseWriter: w}
-	a.mux.ServeHTTP(rec, r)
+	a.mux.ServeHTTP(&jsonMuxErrors{ResponseWriter: w, r: r}, r)
 }
 
-// methodCheck turns the mux's plain-text 405 into a JSON error.
-type methodCheck struct {
+// jsonMuxErrors turns the mux's own plain-text 404 and 405 answers into JSON errors, so API clients always
+// get {error, message}.
+type jsonMuxErrors struct {
 	http.ResponseWriter
+	r       *http.Request
 	swallow bool
 }
 
-func (m *methodCheck) WriteHeader(code int) {
-	if code == http.StatusMethodNotAllowed && m.Header().Get("Content-Type") != "application/json" {
-		m.swallow = true
-		allow := m.Header().Get("Allow")
-		writeError(m.ResponseWriter, code, "method_not_allowed", "use "+allow)
-		return
+func (j *jsonMuxErrors) WriteHeader(code int) {
+	if j.Header().Get("Content-Type") != "application/json" {
+		switch code {
+		case http.StatusNotFound:
+			j.swallow = true
+			writeError(j.ResponseWriter, code, "not_found", "no API endpoint "+j.r.Method+" "+j.r.URL.Path)
+			return
+		case http.StatusMethodNotAllowed:
+			j.swallow = true
+			writeError(j.ResponseWriter, code, "method_not_allowed", j.r.URL.Path+" takes "+j.Header().Get("Allow"))
+			return
+		}
 	}
-	m.ResponseWriter.WriteHeader(code)
+	j.ResponseWriter.WriteHeader(code)
 }
 
-func (m *methodCheck) Write(b []byte) (int, error) {
-	if m.swallow {
+func (j *jsonMuxErrors) Write(b []byte) (int, error) {
+	if j.swallow {
 		return len(b), nil
 	}
-	return m.ResponseWriter.Write(b)
+	return j.ResponseWriter.Write(b)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -81,6 +81,9 @@ func usage(w io.Writer, cmds map[string]command) {
 // parseFlags parses and turns the result into an exit code when the command should stop here.
 func parseFlags(fs *flagSet, args []string, env Env) (code int, stop bool) {
 	err := fs.Parse(args, env)
+	if err == nil && len(fs.Args()) > 0 {
+		err = fmt.Errorf("unexpected argument %q (flags start with --)", fs.Args()[0])
+	}
 	switch {
 	case err == nil:
 		return 0, false
