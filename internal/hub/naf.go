@@ -92,7 +92,7 @@ func (c *channel) handleNAFR(payload []byte) {
 // from_session_id goes last, so it overrides any the sender put in: JSON parsers keep the last duplicate.
 func (c *channel) broadcast(event string, payload []byte, ephemeral bool) {
 	body := bytes.TrimRight(payload, " \t\r\n")
-	body = body[:len(body)-1] // drop the closing brace; payload is a validated object
+	body = body[:len(body)-1]               // drop the closing brace; payload is a validated object
 	comma := len(bytes.TrimSpace(body)) > 1 // an empty object needs no comma before our field
 	c.broadcastParts(event, "", body, comma, ephemeral)
 }
