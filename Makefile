@@ -1,0 +1,47 @@
+# toncon's build and test entry points. `make test` is what CI runs (.ci/run): it installs what the tests need
+# and runs every test, so a green run on a fresh machine means the same as a green run here.
+
+GO        ?= go
+BIN       := bin/toncon
+FUZZTIME  ?= 10s
+
+.PHONY: all build test test-go test-fuzz test-interop bench deps-web check-tools clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/toncon
+
+# Every test: Go (with the race detector), a short fuzz run of each decoder of outside input, and the interop
+# tests with the official phoenix JavaScript client against a real toncon.
+test: check-tools test-go test-fuzz test-interop
+
+test-go:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+test-fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFrame$$' -fuzztime $(FUZZTIME) ./internal/phx
+	$(GO) test -run '^$$' -fuzz '^FuzzVerifyPerms$$' -fuzztime $(FUZZTIME) ./internal/auth
+	$(GO) test -run '^$$' -fuzz '^FuzzParseCapacity$$' -fuzztime $(FUZZTIME) ./internal/cost
+
+test-interop: build deps-web
+	cd web && TONCON_BIN=$(CURDIR)/$(BIN) npm run --silent test:interop
+
+# node_modules is installed from the lock file whenever the lock file is newer than the last install.
+deps-web: web/node_modules/.installed
+
+web/node_modules/.installed: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+check-tools:
+	@command -v $(GO) >/dev/null || { echo "make test needs Go (https://go.dev/dl)"; exit 1; }
+	@command -v node >/dev/null && command -v npm >/dev/null || { echo "make test needs Node.js 20+ and npm (apt-get install nodejs npm)"; exit 1; }
+
+# Benchmarks of the hot paths, with allocation counts.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/phx ./internal/hub
+
+clean:
+	rm -rf bin web/node_modules
