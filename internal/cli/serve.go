@@ -28,6 +28,7 @@ func runServe(ctx context.Context, args []string, env Env) int {
 	fs.String(&cfg.PublicURL, "public-url", "", "the URL people open, when it is not https://localhost:<port> (e.g. https://events.example.org)")
 	fs.Duration(&idle, "idle-timeout", 60*time.Second, "close a socket that sends nothing for this long (clients heartbeat every 30s)")
 	fs.Int(&maxFrame, "max-frame-bytes", 64<<10, "largest WebSocket message accepted; bigger ones close the socket")
+	fs.Bool(&cfg.Pprof, "pprof", false, "serve Go profiles under /debug/pprof/ for profiling a load test; leave off in production")
 	fs.String(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.String(&logFormat, "log-format", "text", "text or json")
 	if code, stop := parseFlags(fs, args, env); stop {

@@ -66,6 +66,7 @@ func refuse(reason, message string) error {
 // Join implements phx.Handler.
 func (c *channel) Join(pc *phx.Channel, payload []byte) (any, error) {
 	s := c.svc
+	start := time.Now() // real time, not cfg.Now: this measures the server, not the room's clock
 	c.ch = pc
 	c.sessionID = pc.Socket().ID()
 	err := c.prepareJoin(payload)
@@ -87,12 +88,14 @@ func (c *channel) Join(pc *phx.Channel, payload []byte) (any, error) {
 		return nil, err
 	}
 	s.stats.Joins.Add(1)
-	return map[string]any{
+	reply := map[string]any{
 		"hubs":          []HubView{s.View(h)},
 		"session_id":    c.sessionID,
 		"session_token": sessionToken,
 		"perms_token":   permsToken,
-	}, nil
+	}
+	s.stats.JoinLatency.Observe(time.Since(start))
+	return reply, nil
 }
 
 // prepareJoin validates the payload and the hub, and on success makes c a member of the live room.

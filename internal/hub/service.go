@@ -41,6 +41,8 @@ type Stats struct {
 	ChatRelayed, ChatDropped                                 atomic.Int64
 	Joins, JoinsRefused                                      atomic.Int64
 	EntitiesRemovedOnLeave                                   atomic.Int64
+	// JoinLatency is how long accepted joins took in the handler (hub and settings reads, token signing).
+	JoinLatency Histogram
 }
 
 // Service owns the live rooms of this node.

@@ -19,6 +19,7 @@ import (
 	"toncon/internal/auth"
 	"toncon/internal/datadir"
 	"toncon/internal/hub"
+	"toncon/internal/metrics"
 	"toncon/internal/phx"
 	"toncon/internal/selfsigned"
 	"toncon/internal/store"
@@ -35,6 +36,7 @@ type Config struct {
 	PublicURL string   // the URL people use, when it is not https://localhost:<port>
 
 	Socket phx.Config // socket limits and timeouts
+	Pprof  bool       // serve Go profiles under /debug/pprof/ (serve --pprof); off by default
 	Log    *slog.Logger
 	// Notes receives text meant for the person who started the server, such as how to trust the certificate.
 	Notes io.Writer
@@ -163,6 +165,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/api/", a)
 	mux.Handle("/health", a)
 	mux.Handle("/socket/websocket", s.phx)
+	metrics.Mount(mux, metrics.Sources{Sockets: s.phx, Hubs: s.hubs}, s.cfg.Pprof)
 	mux.Handle("/", pages(s.publicURL))
 	return mux
 }

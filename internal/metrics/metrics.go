@@ -1,0 +1,142 @@
+// Package metrics serves toncon's /metrics in the Prometheus text format, and /debug/pprof when asked to. The
+// collectors read the counters the socket server and the hub service already keep, at scrape time: the hot paths
+// count once, with the atomic adds they already do, and nothing here runs between scrapes.
+//
+// Media metrics (peers, tracks, forwarded packets) are not here yet: the SFU they would describe does not exist.
+package metrics
+
+import (
+	"net/http"
+	"net/http/pprof"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"toncon/internal/hub"
+	"toncon/internal/phx"
+	"toncon/internal/version"
+)
+
+// Sources are the live counters a scrape reads. Both are required.
+type Sources struct {
+	Sockets *phx.Server
+	Hubs    *hub.Service
+}
+
+// NewRegistry returns a registry holding toncon's collectors plus the standard process (CPU, memory, file
+// descriptors) and Go runtime ones. Each server gets its own registry, so tests can run several in one process.
+func NewRegistry(src Sources) *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewGoCollector(),
+		newCollector(src),
+	)
+	return reg
+}
+
+// Handler serves the registry's metrics in the Prometheus text format.
+func Handler(src Sources) http.Handler {
+	reg := NewRegistry(src)
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, MaxRequestsInFlight: 4})
+}
+
+// Mount adds /metrics to mux, and the pprof profiles under /debug/pprof/ when withPprof is set. Profiles show
+// the program's internals and cost CPU while they run, so they are off unless the operator asks (serve --pprof).
+func Mount(mux *http.ServeMux, src Sources, withPprof bool) {
+	mux.Handle("GET /metrics", Handler(src))
+	if !withPprof {
+		return
+	}
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+}
+
+// collector turns the atomic counters into metrics when Prometheus asks.
+type collector struct {
+	src Sources
+
+	buildInfo                        *prometheus.Desc
+	socketsOpen, sessions, hubs      *prometheus.Desc
+	framesIn, framesOut              *prometheus.Desc
+	bytesIn, bytesOut, malformed     *prometheus.Desc
+	slowConsumers                    *prometheus.Desc
+	nafRelayed, nafDropped           *prometheus.Desc
+	chatRelayed, chatDropped         *prometheus.Desc
+	joins, joinsRefused, joinLatency *prometheus.Desc
+	entitiesRemoved                  *prometheus.Desc
+}
+
+func newCollector(src Sources) *collector {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc("toncon_"+name, help, labels, nil)
+	}
+	return &collector{
+		src:             src,
+		buildInfo:       d("build_info", "Always 1; the version label says which toncon is running.", "version"),
+		socketsOpen:     d("sockets_connected", "Phoenix sockets open now (one per browser tab)."),
+		sessions:        d("sessions", "Sessions joined to a room, by presence: lobby (joined, not entered) or room.", "presence"),
+		hubs:            d("hubs_active", "Rooms with at least one session on this node."),
+		framesIn:        d("frames_received_total", "WebSocket messages received from clients."),
+		framesOut:       d("frames_sent_total", "WebSocket messages written to clients."),
+		bytesIn:         d("bytes_received_total", "Payload bytes of the messages received from clients."),
+		bytesOut:        d("bytes_sent_total", "Payload bytes of the messages written to clients."),
+		malformed:       d("frames_malformed_total", "Messages that broke the protocol or a size limit; each closed its socket."),
+		slowConsumers:   d("slow_consumer_disconnects_total", "Sockets closed because they could not keep up with ordered messages."),
+		nafRelayed:      d("naf_relayed_total", "NAF messages (naf, nafr) relayed to a room, counted once per message, not per recipient."),
+		nafDropped:      d("naf_dropped_total", "NAF messages not delivered, by reason. slow_consumer counts per recipient: an update dropped from one socket's full queue.", "reason"),
+		chatRelayed:     d("chat_relayed_total", "Chat messages relayed to a room."),
+		chatDropped:     d("chat_dropped_total", "Chat messages refused (rate, permission, length)."),
+		joins:           d("joins_total", "Hub joins accepted."),
+		joinsRefused:    d("joins_refused_total", "Hub joins refused (bad payload, no such room, closed, not allowed)."),
+		joinLatency:     d("join_duration_seconds", "Time the server spent on an accepted hub join, from the join message to its reply."),
+		entitiesRemoved: d("naf_entities_removed_on_leave_total", "Networked entities removed for the others when their creator left."),
+	}
+}
+
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.buildInfo, c.socketsOpen, c.sessions, c.hubs, c.framesIn, c.framesOut,
+		c.bytesIn, c.bytesOut, c.malformed, c.slowConsumers, c.nafRelayed, c.nafDropped, c.chatRelayed,
+		c.chatDropped, c.joins, c.joinsRefused, c.joinLatency, c.entitiesRemoved} {
+		ch <- d
+	}
+}
+
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	ps, hs := c.src.Sockets.Stats(), c.src.Hubs.Stats()
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(d *prometheus.Desc, v int64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	gauge(c.buildInfo, 1, version.String())
+	gauge(c.socketsOpen, float64(ps.SocketsOpen.Load()))
+	rooms, inRoom, inLobby := c.src.Hubs.Totals()
+	gauge(c.hubs, float64(rooms))
+	gauge(c.sessions, float64(inLobby), "lobby")
+	gauge(c.sessions, float64(inRoom), "room")
+	counter(c.framesIn, ps.FramesIn.Load())
+	counter(c.framesOut, ps.FramesOut.Load())
+	counter(c.bytesIn, ps.BytesIn.Load())
+	counter(c.bytesOut, ps.BytesOut.Load())
+	counter(c.malformed, ps.MalformedFrames.Load())
+	counter(c.slowConsumers, ps.SlowConsumerDisconnects.Load())
+	counter(c.nafRelayed, hs.NAFRelayed.Load())
+	counter(c.nafDropped, hs.NAFDroppedRate.Load(), "rate_limited")
+	counter(c.nafDropped, hs.NAFDroppedSpawn.Load(), "spawn_denied")
+	counter(c.nafDropped, hs.NAFDroppedFirstSyncInUM.Load(), "first_sync_in_um")
+	counter(c.nafDropped, hs.NAFDroppedInvalid.Load(), "invalid")
+	counter(c.nafDropped, ps.EphemeralDropped.Load(), "slow_consumer")
+	counter(c.chatRelayed, hs.ChatRelayed.Load())
+	counter(c.chatDropped, hs.ChatDropped.Load())
+	counter(c.joins, hs.Joins.Load())
+	counter(c.joinsRefused, hs.JoinsRefused.Load())
+	counter(c.entitiesRemoved, hs.EntitiesRemovedOnLeave.Load())
+	snap := hs.JoinLatency.Snapshot()
+	ch <- prometheus.MustNewConstHistogram(c.joinLatency, snap.Count, snap.SumSeconds, snap.Cumulative)
+}
