@@ -5,16 +5,30 @@ GO        ?= go
 BIN       := bin/toncon
 FUZZTIME  ?= 10s
 
-.PHONY: all build test test-go test-fuzz test-interop bench deps-web check-tools clean
+.PHONY: all build web test test-go test-fuzz test-interop test-web test-web-build bench deps-web check-tools clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/toncon
 
+# Rebuild the web apps into web/dist, which is committed and embedded in the binary.
+web: deps-web
+	cd web && npx vite build
+
 # Every test: Go (with the race detector), a short fuzz run of each decoder of outside input, and the interop
 # tests with the official phoenix JavaScript client against a real toncon.
-test: check-tools test-go test-fuzz test-interop
+test: check-tools test-web-build test-go test-fuzz test-web test-interop
+
+# The committed web/dist must be what the sources build to: rebuild into a scratch folder and compare.
+test-web-build: deps-web
+	rm -rf $(CURDIR)/.cache/web-dist
+	cd web && npx vite build --logLevel warn --outDir $(CURDIR)/.cache/web-dist --emptyOutDir
+	diff -r web/dist $(CURDIR)/.cache/web-dist || { echo "web/dist is stale: run 'make web' and commit web/dist"; exit 1; }
+
+# Unit tests of the web client (node's test runner).
+test-web: deps-web
+	cd web && npm run --silent test:unit
 
 test-go:
 	$(GO) vet ./...

@@ -1,43 +1,90 @@
 package server
 
 import (
-	"html/template"
+	"bytes"
+	"io/fs"
+	"mime"
 	"net/http"
-	"net/url"
+	"path"
 	"strings"
+	"time"
 
-	"toncon/internal/version"
+	"toncon/internal/store"
+	"toncon/web"
 )
 
-// The web client arrives with its own issue; until then "/" says what is running and how to use it.
-var homePage = template.Must(template.New("home").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>toncon</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}code{background:#eee;padding:0 .2em}</style>
-</head><body>
-<h1>toncon</h1>
-<p>The room server is running. Create a room with
-<code>curl -k -X POST {{.URL}}/api/v1/hubs -H 'content-type: application/json' -d '{"hub":{"name":"My room"}}'</code>
-and connect to <code>{{.Socket}}</code> with the Phoenix client.</p>
-<footer>toncon {{.Version}}</footer>
-</body></html>`))
+// webApp serves the built web apps: the home page at /, the room page at /<hub_sid> and /<hub_sid>/<slug>,
+// Vite's content-hashed assets (cached for a year), and the built-in sample scenes under /samples/.
+type webApp struct {
+	dist    fs.FS
+	samples http.Handler
+	assets  http.Handler
+	home    []byte
+	room    []byte
+}
 
-func pages(public *url.URL) http.Handler {
-	socket := *public
-	socket.Scheme = strings.Replace(socket.Scheme, "http", "ws", 1)
-	socket.Path = "/socket/websocket"
-	data := map[string]string{"URL": public.String(), "Socket": socket.String(), "Version": version.String()}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-			return
-		}
-		if r.URL.Path != "/" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_ = homePage.Execute(w, data)
-	})
+func init() {
+	// Go does not know glTF; browsers and loaders expect these types.
+	_ = mime.AddExtensionType(".glb", "model/gltf-binary")
+	_ = mime.AddExtensionType(".gltf", "model/gltf+json")
+}
+
+func newWebApp() (*webApp, error) {
+	dist := web.Dist()
+	home, err := fs.ReadFile(dist, "index.html")
+	if err != nil {
+		return nil, err
+	}
+	room, err := fs.ReadFile(dist, "hub.html")
+	if err != nil {
+		return nil, err
+	}
+	return &webApp{
+		dist:    dist,
+		home:    home,
+		room:    room,
+		assets:  http.FileServerFS(dist),
+		samples: http.StripPrefix("/samples/", http.FileServerFS(web.Samples())),
+	}, nil
+}
+
+func (a *webApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	p := r.URL.Path
+	switch {
+	case p == "/":
+		a.page(w, r, "index.html", a.home)
+	case strings.HasPrefix(p, "/assets/"):
+		// Vite puts a content hash in every asset name, so a name never changes meaning.
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		a.assets.ServeHTTP(w, r)
+	case strings.HasPrefix(p, "/samples/"):
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		a.samples.ServeHTTP(w, r)
+	case isRoomPath(p):
+		a.page(w, r, "hub.html", a.room)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// isRoomPath matches /<hub_sid> and /<hub_sid>/<slug>.
+func isRoomPath(p string) bool {
+	parts := strings.Split(strings.Trim(p, "/"), "/")
+	if len(parts) > 2 || !store.HubSID(parts[0]).Valid() {
+		return false
+	}
+	return len(parts) == 1 || path.Clean(parts[1]) == parts[1]
+}
+
+// page serves an HTML entry page; it must be revalidated so a new build reaches people at once.
+func (a *webApp) page(w http.ResponseWriter, r *http.Request, name string, body []byte) {
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(body))
 }

@@ -53,6 +53,7 @@ type Server struct {
 	http      *http.Server
 	listener  net.Listener
 	publicURL *url.URL
+	web       *webApp
 }
 
 // New opens the data folder and everything in it, and starts listening. Nothing is served until Serve.
@@ -101,6 +102,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.phx = phx.NewServer(cfg.Socket, s.hubs.Route, s.hubs.Connect, log.With("part", "socket"))
+	if s.web, err = newWebApp(); err != nil {
+		return nil, fmt.Errorf("load the embedded web apps (rebuild them with make web): %w", err)
+	}
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -166,7 +170,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/health", a)
 	mux.Handle("/socket/websocket", s.phx)
 	metrics.Mount(mux, metrics.Sources{Sockets: s.phx, Hubs: s.hubs}, s.cfg.Pprof)
-	mux.Handle("/", pages(s.publicURL))
+	mux.Handle("/", s.web)
 	return mux
 }
 

@@ -1,0 +1,55 @@
+// The home page: create a room, or go back to one of your recent rooms.
+import "./home.css";
+import { api, recentRooms } from "../shared/api.js";
+
+const app = document.getElementById("app");
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") e.className = v;
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c);
+  return e;
+}
+
+function render() {
+  const name = el("input", { id: "room-name", name: "name", maxlength: "64", required: "", placeholder: "Room name", autocomplete: "off" });
+  const status = el("p", { id: "create-status", class: "status", role: "status" });
+  const button = el("button", { id: "create-room", type: "submit" }, "Create room");
+  const form = el("form", { id: "create-form", onsubmit: async (ev) => {
+    ev.preventDefault();
+    button.disabled = true;
+    status.textContent = "Creating the room…";
+    try {
+      const res = await api("/api/v1/hubs", { method: "POST", body: JSON.stringify({ hub: { name: name.value } }) });
+      sessionStorage.setItem(`toncon.creator.${res.hub_id}`, res.creator_assignment_token || "");
+      location.assign(new URL(res.url).pathname);
+    } catch (err) {
+      status.textContent = `Could not create the room: ${err.message}`;
+      status.classList.add("error");
+      button.disabled = false;
+    }
+  } }, el("label", { for: "room-name" }, "Give your room a name"), el("div", { class: "row" }, name, button), status);
+
+  const recent = recentRooms();
+  const list = el("ul", { id: "recent-rooms" });
+  for (const r of recent) {
+    list.append(el("li", {}, el("a", { href: new URL(r.url, location.href).pathname }, r.name || r.hub_id)));
+  }
+  const footer = el("footer", { id: "version" }, "toncon");
+  api("/api/v1/meta").then((m) => { footer.textContent = `toncon ${m.version}`; }).catch(() => {});
+
+  app.replaceChildren(
+    el("h1", {}, "toncon"),
+    el("p", { class: "lead" }, "Meet in a 3D room in your browser: walk around as an avatar and talk."),
+    form,
+    el("section", {}, el("h2", {}, "Your recent rooms"), recent.length ? list : el("p", { id: "no-recent" }, "Rooms you visit show up here.")),
+    footer,
+  );
+  name.focus();
+}
+
+render();
