@@ -5,7 +5,7 @@ GO        ?= go
 BIN       := bin/toncon
 FUZZTIME  ?= 10s
 
-.PHONY: all build web test test-go test-fuzz test-interop test-web test-web-build bench deps-web check-tools clean
+.PHONY: all build web test test-go test-fuzz test-interop test-web test-web-build test-e2e deps-chromium bench deps-web check-tools clean
 
 all: build
 
@@ -18,13 +18,24 @@ web: deps-web
 
 # Every test: Go (with the race detector), a short fuzz run of each decoder of outside input, and the interop
 # tests with the official phoenix JavaScript client against a real toncon.
-test: check-tools test-web-build test-go test-fuzz test-web test-interop
+test: check-tools test-web-build test-go test-fuzz test-web test-interop test-e2e
 
 # The committed web/dist must be what the sources build to: rebuild into a scratch folder and compare.
 test-web-build: deps-web
 	rm -rf $(CURDIR)/.cache/web-dist
 	cd web && npx vite build --logLevel warn --outDir $(CURDIR)/.cache/web-dist --emptyOutDir
 	diff -r web/dist $(CURDIR)/.cache/web-dist || { echo "web/dist is stale: run 'make web' and commit web/dist"; exit 1; }
+
+# Browser tests drive Debian's chromium with playwright-core; they never download a browser of their own.
+CHROMIUM ?= /usr/bin/chromium
+deps-chromium:
+	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@test -x $(CHROMIUM) || { echo "the browser tests need chromium at $(CHROMIUM) (apt-get install chromium)"; exit 1; }
+
+# End-to-end tests: real browsers against a toncon the tests start.
+test-e2e: build deps-web deps-chromium
+	cd web && TONCON_BIN=$(CURDIR)/$(BIN) CHROMIUM=$(CHROMIUM) npm run --silent test:e2e
 
 # Unit tests of the web client (node's test runner).
 test-web: deps-web

@@ -5,6 +5,7 @@ package web
 import (
 	"embed"
 	"io/fs"
+	"strings"
 )
 
 //go:embed all:dist
@@ -25,4 +26,19 @@ func sub(f embed.FS, dir string) fs.FS {
 		panic(err) // the folders are embedded at build time; failing here means the build is broken
 	}
 	return s
+}
+
+// SamplePrefix marks a room's scene reference that names a built-in sample: "sample:<file name without .glb>".
+const SamplePrefix = "sample:"
+
+// SampleModelPath returns the URL path of the sample a scene reference names, and whether it is a known sample.
+func SampleModelPath(sceneRef string) (string, bool) {
+	name, ok := strings.CutPrefix(sceneRef, SamplePrefix)
+	if !ok || name == "" || strings.ContainsAny(name, "/\\") {
+		return "", false
+	}
+	if _, err := fs.Stat(Samples(), name+".glb"); err != nil {
+		return "", false
+	}
+	return "/samples/" + name + ".glb", true
 }

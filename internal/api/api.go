@@ -19,6 +19,7 @@ import (
 	"toncon/internal/hub"
 	"toncon/internal/store"
 	"toncon/internal/version"
+	"toncon/web"
 )
 
 // MaxBodyBytes bounds JSON request bodies; the API takes small documents only (uploads have their own limits).
@@ -141,6 +142,12 @@ func (a *API) createHub(w http.ResponseWriter, r *http.Request) {
 	if n := utf8.RuneCountInString(name); n == 0 || n > 64 {
 		writeError(w, http.StatusUnprocessableEntity, "invalid_hub", "the room name must be 1 to 64 characters")
 		return
+	}
+	if id := req.Hub.SceneID; id != "" {
+		if _, ok := web.SampleModelPath(id); !ok {
+			writeError(w, http.StatusUnprocessableEntity, "invalid_hub", fmt.Sprintf("no scene %q; leave scene_id out for the default scene, or name a built-in sample such as sample:spoke-dev_reticulum-test-fixture", id))
+			return
+		}
 	}
 	ctx := r.Context()
 	settings, err := a.cfg.Store.SiteSettings(ctx)

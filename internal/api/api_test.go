@@ -88,6 +88,19 @@ func TestCreateAndGetHub(t *testing.T) {
 	}
 }
 
+func TestCreateHubWithSampleScene(t *testing.T) {
+	f := newFixture(t)
+	status, m := f.do(t, "POST", "/api/v1/hubs", "application/json", `{"hub":{"name":"Sampled","scene_id":"sample:spoke-dev_reticulum-test-fixture"}}`)
+	if status != 201 {
+		t.Fatalf("%d %v", status, m)
+	}
+	_, m = f.do(t, "GET", "/api/v1/hubs/"+m["hub_id"].(string), "", "")
+	scene := m["scene"].(map[string]any)
+	if scene["scene_id"] != "sample:spoke-dev_reticulum-test-fixture" || scene["model_url"] != "https://events.example.org/samples/spoke-dev_reticulum-test-fixture.glb" {
+		t.Fatalf("scene %v", scene)
+	}
+}
+
 func TestCreateHubUsesSiteSettings(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
@@ -126,6 +139,7 @@ func TestAPIErrors(t *testing.T) {
 		{"long description", "POST", "/api/v1/hubs", "application/json", `{"hub":{"name":"x","description":"` + strings.Repeat("d", 64001) + `"}}`, 422, "invalid_hub"},
 		{"huge body", "POST", "/api/v1/hubs", "application/json", `{"hub":{"name":"` + strings.Repeat("x", 70000) + `"}}`, 413, "too_large"},
 		{"form body", "POST", "/api/v1/hubs", "application/x-www-form-urlencoded", `name=x`, 415, "unsupported_media_type"},
+		{"unknown scene", "POST", "/api/v1/hubs", "application/json", `{"hub":{"name":"x","scene_id":"sample:../../etc/passwd"}}`, 422, "invalid_hub"},
 		{"unknown hub", "GET", "/api/v1/hubs/Zzzzzzz", "", "", 404, "not_found"},
 		{"bad sid", "GET", "/api/v1/hubs/..%2F..", "", "", 404, "not_found"},
 		{"unknown endpoint", "GET", "/api/v1/nothing", "", "", 404, "not_found"},

@@ -3,8 +3,10 @@ package hub
 import (
 	"net/url"
 	"strconv"
+	"strings"
 
 	"toncon/internal/store"
+	"toncon/web"
 )
 
 // HubView is the HUB JSON that the join reply, hub_refresh and the HTTP API share (protocol.md).
@@ -64,7 +66,12 @@ func NewHubView(public *url.URL, h store.Hub, members, lobby int) HubView {
 		MemberPermissions: MemberPermissionMap(h.MemberPermissions), Host: host, Port: port,
 	}
 	if h.SceneRef != "" {
-		v.Scene = &SceneView{SceneID: h.SceneRef, Name: h.SceneRef}
+		v.Scene = &SceneView{SceneID: h.SceneRef, Name: strings.TrimPrefix(h.SceneRef, web.SamplePrefix)}
+		if p, ok := web.SampleModelPath(h.SceneRef); ok {
+			u := *public
+			u.Path, u.RawQuery, u.Fragment = p, "", ""
+			v.Scene.ModelURL = u.String()
+		}
 	}
 	return v
 }
