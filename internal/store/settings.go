@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -13,6 +14,12 @@ const (
 	SettingPermissiveRooms       = "permissive_rooms"
 	SettingRequireAccountForJoin = "require_account_for_join"
 	SettingDisableRoomCreation   = "disable_room_creation"
+	SettingOffline               = "offline"
+	SettingOfflineRedirectURL    = "offline_redirect_url"
+	SettingMonthlyBudget         = "monthly_budget_usd"
+	SettingCostPerHour           = "cost_per_hour_usd"
+	SettingCostScalar            = "cost_scalar"
+	SettingIdleMinutes           = "idle_minutes"
 )
 
 // SiteSettingKeys lists every known key, in the order help texts show them.
@@ -22,12 +29,20 @@ var SiteSettingKeys = []string{
 	SettingPermissiveRooms,
 	SettingRequireAccountForJoin,
 	SettingDisableRoomCreation,
+	SettingOffline,
+	SettingOfflineRedirectURL,
+	SettingMonthlyBudget,
+	SettingCostPerHour,
+	SettingCostScalar,
+	SettingIdleMinutes,
 }
 
 // DefaultSiteSettings are Reticulum's defaults: rooms of 24, at most 50, restrictive member permissions, anyone may
 // join and create rooms.
+// The operations settings default to online, no budget, no price known, a scalar of 1 and 5 idle minutes
+// (Aurora's pause delay, which Hubs Cloud used).
 func DefaultSiteSettings() SiteSettings {
-	return SiteSettings{DefaultRoomSize: 24, MaxRoomSize: 50}
+	return SiteSettings{DefaultRoomSize: 24, MaxRoomSize: 50, CostScalar: 1, IdleMinutes: 5}
 }
 
 // DefaultMemberPermissions is what a new room gets under these settings.
@@ -51,6 +66,18 @@ func (s SiteSettings) Value(key string) (string, bool) {
 		return strconv.FormatBool(s.RequireAccountForJoin), true
 	case SettingDisableRoomCreation:
 		return strconv.FormatBool(s.DisableRoomCreation), true
+	case SettingOffline:
+		return strconv.FormatBool(s.Offline), true
+	case SettingOfflineRedirectURL:
+		return s.OfflineRedirectURL, true
+	case SettingMonthlyBudget:
+		return strconv.FormatFloat(s.MonthlyBudget, 'f', -1, 64), true
+	case SettingCostPerHour:
+		return strconv.FormatFloat(s.CostPerHour, 'f', -1, 64), true
+	case SettingCostScalar:
+		return strconv.FormatFloat(s.CostScalar, 'f', -1, 64), true
+	case SettingIdleMinutes:
+		return strconv.Itoa(s.IdleMinutes), true
 	}
 	return "", false
 }
@@ -76,7 +103,39 @@ func (s *SiteSettings) set(key, value string) error {
 		}
 		return nil
 	}
+	parseMoney := func(dst *float64, max float64) error {
+		f, err := strconv.ParseFloat(value, 64)
+		if err != nil || f < 0 || f > max || f != f {
+			return invalid("%s must be a number from 0 to %g, got %q", key, max, value)
+		}
+		*dst = f
+		return nil
+	}
 	switch key {
+	case SettingOffline:
+		return parseBool(&s.Offline)
+	case SettingOfflineRedirectURL:
+		if value != "" {
+			u, err := url.Parse(value)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				return invalid("%s must be empty or a full http(s) URL, got %q", key, value)
+			}
+		}
+		s.OfflineRedirectURL = value
+		return nil
+	case SettingMonthlyBudget:
+		return parseMoney(&s.MonthlyBudget, 1e9)
+	case SettingCostPerHour:
+		return parseMoney(&s.CostPerHour, 1e6)
+	case SettingCostScalar:
+		return parseMoney(&s.CostScalar, 100)
+	case SettingIdleMinutes:
+		n, err := strconv.Atoi(value)
+		if err != nil || n < 1 || n > 24*60 {
+			return invalid("%s must be a whole number of minutes from 1 to 1440, got %q", key, value)
+		}
+		s.IdleMinutes = n
+		return nil
 	case SettingDefaultRoomSize:
 		return parseSize(&s.DefaultRoomSize)
 	case SettingMaxRoomSize:

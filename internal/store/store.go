@@ -122,6 +122,28 @@ type SiteSettings struct {
 	PermissiveRooms       bool
 	RequireAccountForJoin bool
 	DisableRoomCreation   bool
+
+	// Operations (the seed's offline mode, budget and database pausing, in toncon's terms).
+	Offline            bool    // rooms refuse people; pages redirect to OfflineRedirectURL or show an offline page
+	OfflineRedirectURL string  // "" or an http(s) URL
+	MonthlyBudget      float64 // USD a month; 0 means no budget. Past it the server goes offline by itself.
+	CostPerHour        float64 // USD an hour for this server, for the usage meter's spend estimate; 0 = unknown
+	CostScalar         float64 // the cost formula's scalar for services beside the server (default 1)
+	IdleMinutes        int     // nobody connected for this long → idle (default 5)
+}
+
+// UsageMonth is what the usage meter recorded for one calendar month (UTC).
+type UsageMonth struct {
+	Month         string  // "2026-11"
+	UserSeconds   float64 // sum over time of the people connected
+	ServerSeconds float64 // time this server was running
+}
+
+// Usage accumulates the usage meter's totals per month. Adds are atomic, so several nodes may add to one month.
+type Usage interface {
+	AddUsage(ctx context.Context, month string, userSeconds, serverSeconds float64) error
+	// MonthUsage returns the month's totals, zero when nothing was recorded.
+	MonthUsage(ctx context.Context, month string) (UsageMonth, error)
 }
 
 // Hubs stores rooms. All methods are safe for concurrent use; each call is atomic on its own.
@@ -152,6 +174,7 @@ type Settings interface {
 
 // Store is everything toncon persists. Close releases the backend; the Store must not be used afterwards.
 type Store interface {
+	Usage
 	Hubs
 	Settings
 	Close() error

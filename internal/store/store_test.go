@@ -97,7 +97,7 @@ func TestSiteSettingsFrom(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (SiteSettings{DefaultRoomSize: 5, MaxRoomSize: 10}); s != want {
+	if want := (SiteSettings{DefaultRoomSize: 5, MaxRoomSize: 10, CostScalar: 1, IdleMinutes: 5}); s != want {
 		t.Errorf("SiteSettingsFrom = %+v, want %+v", s, want)
 	}
 	if _, err := SiteSettingsFrom(map[string]string{"permissive_rooms": "maybe"}); !errors.Is(err, ErrInvalid) {

@@ -38,6 +38,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SettingsInvalid", testSettingsInvalid},
 		{"SettingsDefaultAboveMax", testSettingsDefaultAboveMax},
 		{"ConcurrentCreates", testConcurrentCreates},
+		{"UsageAccumulates", testUsageAccumulates},
+		{"UsageInvalid", testUsageInvalid},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -382,7 +384,7 @@ func mustSettings(t *testing.T, s store.Store) store.SiteSettings {
 }
 
 func testSettingsDefaults(t *testing.T, s store.Store) {
-	want := store.SiteSettings{DefaultRoomSize: 24, MaxRoomSize: 50}
+	want := store.SiteSettings{DefaultRoomSize: 24, MaxRoomSize: 50, CostScalar: 1, IdleMinutes: 5}
 	if got := mustSettings(t, s); got != want {
 		t.Errorf("SiteSettings = %+v, want %+v", got, want)
 	}
@@ -406,6 +408,13 @@ func testSettingsSetEach(t *testing.T, s store.Store) {
 		{"default_room_size", "1", func(x *store.SiteSettings) { x.DefaultRoomSize = 1 }},
 		{"max_room_size", "1000", func(x *store.SiteSettings) { x.MaxRoomSize = 1000 }},
 		{"disable_room_creation", "false", func(x *store.SiteSettings) { x.DisableRoomCreation = false }},
+		{"offline", "true", func(x *store.SiteSettings) { x.Offline = true }},
+		{"offline_redirect_url", "https://example.org/later", func(x *store.SiteSettings) { x.OfflineRedirectURL = "https://example.org/later" }},
+		{"offline_redirect_url", "", func(x *store.SiteSettings) { x.OfflineRedirectURL = "" }},
+		{"monthly_budget_usd", "20.5", func(x *store.SiteSettings) { x.MonthlyBudget = 20.5 }},
+		{"cost_per_hour_usd", "0.185", func(x *store.SiteSettings) { x.CostPerHour = 0.185 }},
+		{"cost_scalar", "2", func(x *store.SiteSettings) { x.CostScalar = 2 }},
+		{"idle_minutes", "30", func(x *store.SiteSettings) { x.IdleMinutes = 30 }},
 	}
 	want := store.DefaultSiteSettings()
 	for _, st := range steps {
@@ -449,6 +458,14 @@ func testSettingsInvalid(t *testing.T, s store.Store) {
 		{"require_account_for_join", "1", "true or false"},
 		{"disable_room_creation", "TRUE", "true or false"},
 		{"disable_room_creation", "", "true or false"},
+		{"offline", "on", "true or false"},
+		{"offline_redirect_url", "example.org", "http(s) URL"},
+		{"offline_redirect_url", "javascript:alert(1)", "http(s) URL"},
+		{"monthly_budget_usd", "-5", "from 0"},
+		{"monthly_budget_usd", "NaN", "from 0"},
+		{"cost_per_hour_usd", "cheap", "from 0"},
+		{"cost_scalar", "1000", "from 0"},
+		{"idle_minutes", "0", "1 to 1440"},
 	}
 	for _, tc := range cases {
 		err := s.SetSiteSetting(ctx, tc.key, tc.value)
@@ -480,7 +497,8 @@ func testSettingsDefaultAboveMax(t *testing.T, s store.Store) {
 	if err := s.SetSiteSetting(ctx, "max_room_size", "49"); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("max 49 with default 50: err = %v, want ErrInvalid", err)
 	}
-	want := store.SiteSettings{DefaultRoomSize: 50, MaxRoomSize: 50}
+	want := store.DefaultSiteSettings()
+	want.DefaultRoomSize = 50
 	if got := mustSettings(t, s); got != want {
 		t.Errorf("SiteSettings = %+v, want %+v", got, want)
 	}
