@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"toncon/internal/hub"
+	"toncon/internal/ops"
 	"toncon/internal/store"
 	"toncon/internal/version"
 	"toncon/web"
@@ -32,6 +33,8 @@ type Config struct {
 	PublicURL *url.URL
 	Log       *slog.Logger
 	Now       func() time.Time
+	// Ops is the usage meter; nil leaves /api/v1/usage out and /health without the idle signal.
+	Ops *ops.Ops
 }
 
 // API is the HTTP handler for /api/v1 and /health.
@@ -53,6 +56,9 @@ func New(cfg Config) *API {
 	a.mux.HandleFunc("GET /api/v1/hubs/{sid}", a.getHub)
 	a.mux.HandleFunc("GET /api/v1/meta", a.meta)
 	a.mux.HandleFunc("GET /health", a.health)
+	if cfg.Ops != nil {
+		a.mux.HandleFunc("GET /api/v1/usage", a.usage)
+	}
 	return a
 }
 
@@ -227,17 +233,32 @@ func (a *API) meta(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+func (a *API) usage(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, a.cfg.Ops.Status(r.Context()))
+}
+
+// health answers load balancers and orchestrators. While the server is idle it answers from memory with
+// idle: true, the signal to scale to zero, without waking the database.
 func (a *API) health(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
+	body := map[string]any{"status": "ok", "version": version.String()}
+	if a.cfg.Ops != nil {
+		st := a.cfg.Ops.Status(ctx)
+		body["idle"], body["offline"] = st.Idle, st.Offline
+		if st.Idle {
+			body["idle_since"] = st.IdleSince
+			writeJSON(w, http.StatusOK, body)
+			return
+		}
+	}
 	if _, err := a.cfg.Store.SiteSettings(ctx); err != nil {
 		a.cfg.Log.Error("health check: database", "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "message": "the database does not answer"})
 		return
 	}
-	rooms, inRoom, inLobby := a.cfg.Hubs.Totals()
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": version.String(),
-		"rooms": rooms, "in_room": inRoom, "in_lobby": inLobby})
+	body["rooms"], body["in_room"], body["in_lobby"] = a.cfg.Hubs.Totals()
+	writeJSON(w, http.StatusOK, body)
 }
 
 func (a *API) internal(w http.ResponseWriter, what string, err error) {

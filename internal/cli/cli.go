@@ -40,6 +40,7 @@ func commands() map[string]command {
 		"serve":   {"run the toncon server (rooms, API, web apps, media)", runServe},
 		"version": {"print the version", runVersion},
 		"cost":    {"plan capacity and cost for an event", runCost},
+		"admin":   {"change settings of a toncon's data folder: offline mode, budget, room sizes", runAdmin},
 	}
 }
 

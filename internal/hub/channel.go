@@ -122,6 +122,12 @@ func (c *channel) prepareJoin(payload []byte) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	if g := c.svc.cfg.Gate; g != nil {
+		if offline, reason, redirect := g(ctx); offline {
+			return &phx.Refusal{Response: map[string]string{"reason": "offline", "offline_reason": reason,
+				"redirect_url": redirect, "message": "This server is offline for now; please come back later"}}
+		}
+	}
 	h, err := c.svc.cfg.Store.GetHub(ctx, c.sid)
 	if errors.Is(err, store.ErrNotFound) {
 		return refuse("not_found", "No such Hub")

@@ -5,6 +5,7 @@ package hub
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,6 +28,9 @@ type Config struct {
 	PublicURL *url.URL // where people reach this server; its host and port are also the media host for now
 	Log       *slog.Logger
 	Now       func() time.Time // injectable clock; default time.Now
+
+	// Gate says whether rooms must refuse people now (offline mode or budget), with a redirect URL; nil = never.
+	Gate func(ctx context.Context) (offline bool, reason, redirect string)
 
 	MaxChatBytes int     // longest chat body, default 4096
 	NAFRate      float64 // naf+nafr messages a second per session, default 100 (burst twice that); negative = no limit
@@ -126,6 +130,24 @@ func (s *Service) Totals() (rooms, inRoom, inLobby int) {
 		inLobby += l
 	}
 	return len(list), inRoom, inLobby
+}
+
+// BroadcastAll sends an event to everyone in every live room on this node (server notices such as going offline).
+func (s *Service) BroadcastAll(srv *phx.Server, event string, payload any) error {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return fmt.Errorf("broadcast %s: %w", event, err)
+	}
+	s.mu.Lock()
+	topics := make([]string, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		topics = append(topics, r.topic)
+	}
+	s.mu.Unlock()
+	for _, t := range topics {
+		srv.Broadcast(t, phx.EncodeBroadcast(t, event, b, false), nil)
+	}
+	return nil
 }
 
 // View returns the HUB JSON of a stored hub with this node's occupancy.

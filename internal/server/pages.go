@@ -2,6 +2,8 @@ package server
 
 import (
 	"bytes"
+	"context"
+	"html/template"
 	"io/fs"
 	"mime"
 	"net/http"
@@ -16,6 +18,7 @@ import (
 // webApp serves the built web apps: the home page at /, the room page at /<hub_sid> and /<hub_sid>/<slug>,
 // Vite's content-hashed assets (cached for a year), and the built-in sample scenes under /samples/.
 type webApp struct {
+	offline gate
 	dist    fs.FS
 	samples http.Handler
 	assets  http.Handler
@@ -29,7 +32,10 @@ func init() {
 	_ = mime.AddExtensionType(".gltf", "model/gltf+json")
 }
 
-func newWebApp() (*webApp, error) {
+// gate says whether the site is offline, why, and where to send people; nil means never.
+type gate func(ctx context.Context) (offline bool, reason, redirect string)
+
+func newWebApp(offline gate) (*webApp, error) {
 	dist := web.Dist()
 	home, err := fs.ReadFile(dist, "index.html")
 	if err != nil {
@@ -40,6 +46,7 @@ func newWebApp() (*webApp, error) {
 		return nil, err
 	}
 	return &webApp{
+		offline: offline,
 		dist:    dist,
 		home:    home,
 		room:    room,
@@ -56,6 +63,7 @@ func (a *webApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p := r.URL.Path
 	switch {
+	case (p == "/" || isRoomPath(p)) && a.showOffline(w, r):
 	case p == "/":
 		a.page(w, r, "index.html", a.home)
 	case strings.HasPrefix(p, "/assets/"):
@@ -71,6 +79,38 @@ func (a *webApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 	}
 }
+
+// showOffline answers a page request while the site is offline: a 307 to the operator's redirect URL, or an
+// offline page. It reports whether it answered.
+func (a *webApp) showOffline(w http.ResponseWriter, r *http.Request) bool {
+	if a.offline == nil {
+		return false
+	}
+	off, reason, redirect := a.offline(r.Context())
+	if !off {
+		return false
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	if redirect != "" {
+		http.Redirect(w, r, redirect, http.StatusTemporaryRedirect)
+		return true
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Retry-After", "600")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	why := "The organiser has taken this server offline for now."
+	if reason == "budget" {
+		why = "This server has reached its budget for the month and is offline until the organiser raises it."
+	}
+	_ = offlinePage.Execute(w, why)
+	return true
+}
+
+var offlinePage = template.Must(template.New("offline").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Offline</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem}</style>
+</head><body><h1>This server is offline</h1><p>{{.}}</p><p>Please come back later.</p></body></html>`))
 
 // isRoomPath matches /<hub_sid> and /<hub_sid>/<slug>.
 func isRoomPath(p string) bool {

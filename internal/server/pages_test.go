@@ -9,7 +9,7 @@ import (
 )
 
 func TestWebRoutes(t *testing.T) {
-	app, err := newWebApp()
+	app, err := newWebApp(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

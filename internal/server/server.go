@@ -20,9 +20,11 @@ import (
 	"toncon/internal/datadir"
 	"toncon/internal/hub"
 	"toncon/internal/metrics"
+	"toncon/internal/ops"
 	"toncon/internal/phx"
 	"toncon/internal/selfsigned"
 	"toncon/internal/store"
+	"toncon/internal/store/pausable"
 	"toncon/internal/store/sqlite"
 	"toncon/internal/version"
 )
@@ -36,8 +38,10 @@ type Config struct {
 	PublicURL string   // the URL people use, when it is not https://localhost:<port>
 
 	Socket phx.Config // socket limits and timeouts
-	Pprof  bool       // serve Go profiles under /debug/pprof/ (serve --pprof); off by default
-	Log    *slog.Logger
+	// OpsTick is how often the usage meter samples and checks budget and idle; default 15 s (tests shorten it).
+	OpsTick time.Duration
+	Pprof   bool // serve Go profiles under /debug/pprof/ (serve --pprof); off by default
+	Log     *slog.Logger
 	// Notes receives text meant for the person who started the server, such as how to trust the certificate.
 	Notes io.Writer
 }
@@ -54,6 +58,7 @@ type Server struct {
 	listener  net.Listener
 	publicURL *url.URL
 	web       *webApp
+	ops       *ops.Ops
 }
 
 // New opens the data folder and everything in it, and starts listening. Nothing is served until Serve.
@@ -71,9 +76,14 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.dir, err = datadir.Open(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	if s.store, err = sqlite.Open(ctx, s.dir.Path("toncon.db")); err != nil {
+	dbPath := s.dir.Path("toncon.db")
+	openDB := func(ctx context.Context) (store.Store, error) { return sqlite.Open(ctx, dbPath) }
+	db, err := openDB(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("open the database: %w", err)
 	}
+	paused := pausable.New(db, openDB)
+	s.store = paused
 	keys, created, err := auth.LoadOrCreateKeys(s.dir.Path("keys"))
 	if err != nil {
 		return nil, fmt.Errorf("load the signing keys: %w", err)
@@ -97,12 +107,27 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.publicURL, err = publicURL(cfg.PublicURL, cfg.TLS, s.listener.Addr()); err != nil {
 		return nil, err
 	}
-	s.hubs, err = hub.New(hub.Config{Store: s.store, Keys: keys, PublicURL: s.publicURL, Log: log.With("part", "hub")})
+	var sockets *phx.Server // set below; the meter reads it only once Run starts
+	s.ops = ops.New(ops.Config{Store: s.store, Pause: paused.Pause, Log: log.With("part", "ops"), Tick: cfg.OpsTick,
+		Connected: func() int { return int(sockets.Stats().SocketsOpen.Load()) }})
+	s.hubs, err = hub.New(hub.Config{Store: s.store, Keys: keys, PublicURL: s.publicURL, Log: log.With("part", "hub"), Gate: s.ops.Offline})
 	if err != nil {
 		return nil, err
 	}
-	s.phx = phx.NewServer(cfg.Socket, s.hubs.Route, s.hubs.Connect, log.With("part", "socket"))
-	if s.web, err = newWebApp(); err != nil {
+	connect := func(r *http.Request) (string, any, error) {
+		s.ops.Activity()
+		return s.hubs.Connect(r)
+	}
+	s.phx = phx.NewServer(cfg.Socket, s.hubs.Route, connect, log.With("part", "socket"))
+	sockets = s.phx
+	s.ops.OnChange(func(st ops.Status) {
+		if st.Offline {
+			// People in rooms are told; their client shows why and where to go.
+			_ = s.hubs.BroadcastAll(s.phx, "offline", map[string]string{"reason": st.OfflineReason,
+				"redirect_url": st.RedirectURL, "message": "This server is going offline"})
+		}
+	})
+	if s.web, err = newWebApp(s.ops.Offline); err != nil {
 		return nil, fmt.Errorf("load the embedded web apps (rebuild them with make web): %w", err)
 	}
 	s.http = &http.Server{
@@ -165,7 +190,7 @@ func publicURL(configured string, useTLS bool, addr net.Addr) (*url.URL, error) 
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	a := api.New(api.Config{Store: s.store, Hubs: s.hubs, PublicURL: s.publicURL, Log: s.log.With("part", "api")})
+	a := api.New(api.Config{Store: s.store, Hubs: s.hubs, PublicURL: s.publicURL, Log: s.log.With("part", "api"), Ops: s.ops})
 	mux.Handle("/api/", a)
 	mux.Handle("/health", a)
 	mux.Handle("/socket/websocket", s.phx)
@@ -193,6 +218,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		"socket", s.socketURL(), "data", s.cfg.DataDir)
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.listener) }()
+	opsCtx, stopOps := context.WithCancel(context.Background())
+	opsDone := make(chan struct{})
+	go func() { s.ops.Run(opsCtx); close(opsDone) }()
 	var serveErr error
 	select {
 	case <-ctx.Done():
@@ -207,6 +235,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	if err := s.http.Shutdown(shutCtx); err != nil {
 		s.log.Warn("closing HTTP connections", "err", err)
 	}
+	stopOps() // the meter flushes what it counted before the database closes
+	<-opsDone
 	s.closeResources()
 	s.log.Info("stopped")
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
