@@ -26,6 +26,7 @@ export default defineConfig({
       input: {
         home: resolve(root, "index.html"),
         hub: resolve(root, "hub.html"),
+        cost: resolve(root, "cost.html"),
       },
     },
   },

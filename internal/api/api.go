@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"toncon/internal/cost"
 	"toncon/internal/hub"
 	"toncon/internal/ops"
 	"toncon/internal/store"
@@ -35,6 +36,8 @@ type Config struct {
 	Now       func() time.Time
 	// Ops is the usage meter; nil leaves /api/v1/usage out and /health without the idle signal.
 	Ops *ops.Ops
+	// Capacity is measured capacity from toncon loadtest, offered to the planner; nil when none was given.
+	Capacity *cost.Capacity
 }
 
 // API is the HTTP handler for /api/v1 and /health.
@@ -56,6 +59,8 @@ func New(cfg Config) *API {
 	a.mux.HandleFunc("GET /api/v1/hubs/{sid}", a.getHub)
 	a.mux.HandleFunc("GET /api/v1/meta", a.meta)
 	a.mux.HandleFunc("GET /health", a.health)
+	a.mux.HandleFunc("GET /api/v1/cost/charts", a.costCharts)
+	a.mux.HandleFunc("POST /api/v1/cost/estimate", a.costEstimate)
 	if cfg.Ops != nil {
 		a.mux.HandleFunc("GET /api/v1/usage", a.usage)
 	}

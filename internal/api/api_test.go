@@ -171,3 +171,35 @@ func TestMetaAndHealth(t *testing.T) {
 		t.Fatalf("health with the database closed: %d %v", status, m)
 	}
 }
+
+func TestCostPlanner(t *testing.T) {
+	f := newFixture(t)
+	status, m := f.do(t, "GET", "/api/v1/cost/charts", "", "")
+	if status != 200 || len(m["charts"].([]any)) != 4 || m["measured"] != false || m["formula"] == "" {
+		t.Fatalf("charts: %d %v", status, m)
+	}
+	status, m = f.do(t, "POST", "/api/v1/cost/estimate", "application/json",
+		`{"ccu":500,"activity":"inactive","hours_per_day":4,"days":2,"setup_hours":16,"topology":"2x2","server":"c5.xlarge"}`)
+	if status != 200 {
+		t.Fatalf("estimate: %d %v", status, m)
+	}
+	fig := m["figures"].(map[string]any)
+	if fig["top_capacity_min"] != 25.92 || fig["top_capacity_max"] != 43.2 {
+		t.Fatalf("figures %v", fig)
+	}
+	if seed := m["seed_method"].(map[string]any)["figures"].(map[string]any); seed["top_capacity_min"] != 103.68 {
+		t.Fatalf("seed method %v", seed)
+	}
+	for _, body := range []string{
+		`{"ccu":500,"hours_per_day":-4}`,
+		`{"ccu":500,"hours_per_day":4,"server":"c9.gigantic"}`,
+		`{"ccu":500,"hours_per_day":4,"activity":"dancing"}`,
+		`{"ccu":10000000,"hours_per_day":4}`,
+		`{"ccu":50,"hours_per_day":4,"measured":true}`,
+	} {
+		status, m := f.do(t, "POST", "/api/v1/cost/estimate", "application/json", body)
+		if status != 422 || m["error"] != "invalid_plan" || m["message"] == "" {
+			t.Errorf("%s: %d %v", body, status, m)
+		}
+	}
+}

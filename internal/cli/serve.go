@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"toncon/internal/cost"
 	"toncon/internal/phx"
 	"toncon/internal/server"
 )
@@ -16,6 +17,7 @@ func runServe(ctx context.Context, args []string, env Env) int {
 		cfg                 server.Config
 		tlsMode, hosts      string
 		logLevel, logFormat string
+		capacityFile        string
 		idle                time.Duration
 		maxFrame            int
 	)
@@ -29,6 +31,7 @@ func runServe(ctx context.Context, args []string, env Env) int {
 	fs.Duration(&idle, "idle-timeout", 60*time.Second, "close a socket that sends nothing for this long (clients heartbeat every 30s)")
 	fs.Int(&maxFrame, "max-frame-bytes", 64<<10, "largest WebSocket message accepted; bigger ones close the socket")
 	fs.Bool(&cfg.Pprof, "pprof", false, "serve Go profiles under /debug/pprof/ for profiling a load test; leave off in production")
+	fs.String(&capacityFile, "capacity", "", "capacity file from toncon loadtest capacity, offered on the /cost planner page")
 	fs.String(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.String(&logFormat, "log-format", "text", "text or json")
 	if code, stop := parseFlags(fs, args, env); stop {
@@ -53,6 +56,12 @@ func runServe(ctx context.Context, args []string, env Env) int {
 		return exitUsage
 	}
 	cfg.Log = log
+	if capacityFile != "" {
+		if cfg.Capacity, err = cost.LoadCapacity(capacityFile); err != nil {
+			fmt.Fprintf(env.Stderr, "toncon serve: --capacity: %v\n", err)
+			return exitUsage
+		}
+	}
 	cfg.Notes = env.Stderr
 	cfg.Socket = phx.Config{IdleTimeout: idle, MaxFrameBytes: int64(maxFrame)}
 	srv, err := server.New(ctx, cfg)

@@ -24,6 +24,7 @@ type webApp struct {
 	assets  http.Handler
 	home    []byte
 	room    []byte
+	cost    []byte
 }
 
 func init() {
@@ -45,7 +46,12 @@ func newWebApp(offline gate) (*webApp, error) {
 	if err != nil {
 		return nil, err
 	}
+	cost, err := fs.ReadFile(dist, "cost.html")
+	if err != nil {
+		return nil, err
+	}
 	return &webApp{
+		cost:    cost,
 		offline: offline,
 		dist:    dist,
 		home:    home,
@@ -66,6 +72,9 @@ func (a *webApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case (p == "/" || isRoomPath(p)) && a.showOffline(w, r):
 	case p == "/":
 		a.page(w, r, "index.html", a.home)
+	case p == "/cost":
+		// The planner stays reachable offline: it is how an operator decides when to come back.
+		a.page(w, r, "cost.html", a.cost)
 	case strings.HasPrefix(p, "/assets/"):
 		// Vite puts a content hash in every asset name, so a name never changes meaning.
 		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")

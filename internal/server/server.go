@@ -17,6 +17,7 @@ import (
 
 	"toncon/internal/api"
 	"toncon/internal/auth"
+	"toncon/internal/cost"
 	"toncon/internal/datadir"
 	"toncon/internal/hub"
 	"toncon/internal/metrics"
@@ -38,6 +39,8 @@ type Config struct {
 	PublicURL string   // the URL people use, when it is not https://localhost:<port>
 
 	Socket phx.Config // socket limits and timeouts
+	// Capacity is measured capacity (toncon loadtest capacity) for the /cost planner; nil uses the seed's charts.
+	Capacity *cost.Capacity
 	// OpsTick is how often the usage meter samples and checks budget and idle; default 15 s (tests shorten it).
 	OpsTick time.Duration
 	Pprof   bool // serve Go profiles under /debug/pprof/ (serve --pprof); off by default
@@ -190,7 +193,7 @@ func publicURL(configured string, useTLS bool, addr net.Addr) (*url.URL, error) 
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	a := api.New(api.Config{Store: s.store, Hubs: s.hubs, PublicURL: s.publicURL, Log: s.log.With("part", "api"), Ops: s.ops})
+	a := api.New(api.Config{Store: s.store, Hubs: s.hubs, PublicURL: s.publicURL, Log: s.log.With("part", "api"), Ops: s.ops, Capacity: s.cfg.Capacity})
 	mux.Handle("/api/", a)
 	mux.Handle("/health", a)
 	mux.Handle("/socket/websocket", s.phx)
