@@ -37,10 +37,11 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":   {"run the toncon server (rooms, API, web apps, media)", runServe},
-		"version": {"print the version", runVersion},
-		"cost":    {"plan capacity and cost for an event", runCost},
-		"admin":   {"change settings of a toncon's data folder: offline mode, budget, room sizes", runAdmin},
+		"serve":    {"run the toncon server (rooms, API, web apps, media)", runServe},
+		"version":  {"print the version", runVersion},
+		"cost":     {"plan capacity and cost for an event", runCost},
+		"loadtest": {"simulate people in rooms and measure capacity", runLoadtest},
+		"admin":    {"change settings of a toncon's data folder: offline mode, budget, room sizes", runAdmin},
 	}
 }
 

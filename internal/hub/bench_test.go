@@ -24,6 +24,7 @@ func benchmarkRelay(b *testing.B, members int) {
 		p.sock.TakeQueued()
 	}
 	sender := peers[0]
+	sender.push("naf", avatarFirstSync("naf-3kd9a", "#remote-avatar"))
 	inner, _ := json.Marshal(map[string]any{"dataType": "um", "data": map[string]any{"d": []any{map[string]any{
 		"networkId": "naf-3kd9a", "owner": "session-0", "creator": "session-0", "lastOwnerTime": 1732780000123,
 		"template": "#remote-avatar", "persistent": false, "parent": nil, "components": map[string]any{

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -37,8 +39,10 @@ type channel struct {
 	ch        *phx.Channel
 	sessionID string
 
-	// The fields below are this session's presence; only the reader goroutine touches them
-	// (presence is also written by room.tryEnter, under the room lock, from the same goroutine).
+	// pmu guards the presence fields below. The channel's own reader goroutine writes them under pmu and may
+	// read them without it; other goroutines (a moderator's, a hub update's) read and write them under pmu.
+	// Lock order: the room's mu before pmu.
+	pmu        sync.Mutex
 	presence   string
 	profile    json.RawMessage
 	context    map[string]any
@@ -48,6 +52,7 @@ type channel struct {
 	muted      bool
 
 	nafLimit, chatLimit bucket
+	scratch             []byte // reused to unescape nafr messages; only the reader goroutine touches it
 }
 
 // joinParams is the hub join payload (protocol.md).
@@ -77,7 +82,9 @@ func (c *channel) Join(pc *phx.Channel, payload []byte) (any, error) {
 	now := s.cfg.Now()
 	c.nafLimit = newBucket(s.cfg.NAFRate, 2*s.cfg.NAFRate, now)
 	c.chatLimit = newBucket(s.cfg.ChatRate, 2*s.cfg.ChatRate, now)
+	c.pmu.Lock()
 	c.presence = presenceLobby
+	c.pmu.Unlock()
 	h := c.room.hubRecord()
 	sessionToken, err := s.cfg.Keys.MintSession(c.sessionID, now)
 	if err != nil {
@@ -115,7 +122,9 @@ func (c *channel) prepareJoin(payload []byte) error {
 	if err := json.Unmarshal(p.Context, &ctxMap); err != nil {
 		return refuse("bad_request", "context must be an object such as {\"mobile\":false,\"hmd\":false,\"embed\":false}")
 	}
+	c.pmu.Lock()
 	c.profile, c.context = profile, cleanContext(ctxMap)
+	c.pmu.Unlock()
 
 	if !c.sid.Valid() {
 		return refuse("not_found", "No such Hub")
@@ -138,6 +147,9 @@ func (c *channel) prepareJoin(payload []byte) error {
 	settings, err := c.svc.cfg.Store.SiteSettings(ctx)
 	if err != nil {
 		return fmt.Errorf("load site settings: %w", err)
+	}
+	if left := c.svc.banned(c.sid, c.sessionID); left > 0 {
+		return refuse("join_denied", fmt.Sprintf("a moderator removed you from this room; you can come back in %d minutes", int(math.Ceil(left.Minutes()))))
 	}
 	switch {
 	case h.EntryMode == store.EntryDeny:
@@ -233,10 +245,25 @@ type presenceMeta struct {
 }
 
 func (c *channel) meta() presenceMeta {
-	return presenceMeta{
-		Presence: c.presence, Profile: c.profile, Context: c.context, Roles: c.roles,
-		Permissions: Permissions(c.room.hubRecord(), c.roles), Muted: c.muted, Typing: c.typing, HandRaised: c.handRaised,
+	h := c.room.hubRecord() // before pmu: the room's lock comes first
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	ctx := make(map[string]any, len(c.context)) // a copy: the encoder runs after pmu is released
+	for k, v := range c.context {
+		ctx[k] = v
 	}
+	return presenceMeta{
+		Presence: c.presence, Profile: c.profile, Context: ctx, Roles: c.roles,
+		Permissions: Permissions(h, c.roles), Muted: c.muted, Typing: c.typing, HandRaised: c.handRaised,
+	}
+}
+
+// setPresence changes presence fields under pmu and tells everyone in the room.
+func (c *channel) setPresence(change func()) {
+	c.pmu.Lock()
+	change()
+	c.pmu.Unlock()
+	c.updatePresence()
 }
 
 func (c *channel) updatePresence() {
@@ -259,21 +286,17 @@ func (c *channel) HandleIn(pc *phx.Channel, m *phx.Message) {
 	case "message":
 		c.handleMessage(m)
 	case "events:entering":
-		c.context["entering"] = true
-		c.updatePresence()
+		c.setPresence(func() { c.context["entering"] = true })
 	case "events:entering_cancelled":
-		delete(c.context, "entering")
-		c.updatePresence()
+		c.setPresence(func() { delete(c.context, "entering") })
 	case "events:entered":
 		c.handleEntered(m)
 	case "events:profile_updated":
 		c.handleProfileUpdated(m)
 	case "events:begin_typing", "events:end_typing":
-		c.typing = m.Event == "events:begin_typing"
-		c.updatePresence()
+		c.setPresence(func() { c.typing = m.Event == "events:begin_typing" })
 	case "events:raise_hand", "events:lower_hand":
-		c.handRaised = m.Event == "events:raise_hand"
-		c.updatePresence()
+		c.setPresence(func() { c.handRaised = m.Event == "events:raise_hand" })
 	case "refresh_perms_token":
 		tok, err := c.permsToken(c.room.hubRecord())
 		if err != nil {
@@ -283,9 +306,23 @@ func (c *channel) HandleIn(pc *phx.Channel, m *phx.Message) {
 		pc.Reply(m, true, map[string]string{"perms_token": tok})
 	case "get_host":
 		host, port := hostPort(c.svc.cfg.PublicURL)
+		if md := c.svc.cfg.Media; md != nil {
+			host, port = md.Host(c.sid)
+		}
 		pc.Reply(m, true, map[string]any{"host": host, "port": port})
-	case "mute", "kick", "block", "unblock", "add_owner", "remove_owner", "update_hub", "close_hub",
-		"update_scene", "fetch_invite", "revoke_invite", "pin", "unpin", "sign_in", "sign_out":
+	case "block", "unblock":
+		c.handleBlock(m, m.Event == "block")
+	case "mute":
+		c.handleMute(m)
+	case "unmute":
+		c.handleUnmute(m)
+	case "kick":
+		c.handleKick(m)
+	case "update_hub":
+		c.handleUpdateHub(m)
+	case "close_hub":
+		c.handleCloseHub(m)
+	case "add_owner", "remove_owner", "update_scene", "fetch_invite", "revoke_invite", "pin", "unpin", "sign_in", "sign_out":
 		pc.Reply(m, false, map[string]string{"reason": "not_supported",
 			"message": m.Event + " needs accounts and room roles, which this server does not have yet"})
 	default:
@@ -298,8 +335,7 @@ func (c *channel) handleEntered(m *phx.Message) {
 		c.ch.Reply(m, false, map[string]string{"reason": "room_full", "message": err.Error() + "; wait in the lobby and try again"})
 		return
 	}
-	delete(c.context, "entering")
-	c.updatePresence()
+	c.setPresence(func() { delete(c.context, "entering") })
 	c.ch.Reply(m, true, nil)
 	c.svc.touch(c.sid)
 }
@@ -317,8 +353,8 @@ func (c *channel) handleProfileUpdated(m *phx.Message) {
 		c.ch.Reply(m, false, map[string]string{"reason": "invalid_profile", "message": err.Error()})
 		return
 	}
-	c.profile = append(json.RawMessage(nil), profile...) // the payload's buffer is reused after we return
-	c.updatePresence()
+	kept := append(json.RawMessage(nil), profile...) // the payload's buffer is reused after we return
+	c.setPresence(func() { c.profile = kept })
 	c.ch.Reply(m, true, nil)
 }
 
@@ -357,7 +393,16 @@ func (c *channel) handleMessage(m *phx.Message) {
 		c.ch.Reply(m, false, map[string]string{"reason": "bad_request", "message": "the message cannot be encoded"})
 		return
 	}
-	c.ch.Server().Broadcast(c.room.topic, phx.EncodeBroadcast(c.room.topic, "message", out, false), nil)
+	// Everyone gets it, the sender too, except those who blocked the sender or whom the sender blocked.
+	o := phx.EncodeBroadcast(c.room.topic, "message", out, false)
+	if c.room.blocks.Load() == 0 {
+		c.ch.Server().Broadcast(c.room.topic, o, nil)
+	} else {
+		c.ch.Server().BroadcastFunc(c.room.topic, o, func(to *phx.Channel) bool {
+			other, ok := to.Handler().(*channel)
+			return ok && !c.room.blocked(c.sessionID, other.sessionID)
+		})
+	}
 	c.svc.stats.ChatRelayed.Add(1)
 	c.ch.Reply(m, true, nil)
 }

@@ -234,7 +234,7 @@ func TestNAFRelayAndSpawnChecks(t *testing.T) {
 	}
 
 	// An update (not a first sync) passes through, stamped; a forged from_session_id is overridden.
-	a.push("naf", map[string]any{"dataType": "u", "data": map[string]any{"networkId": "av-a", "components": map[string]any{"0": map[string]any{"x": 5}}}, "from_session_id": "forged"})
+	a.push("naf", map[string]any{"dataType": "u", "data": map[string]any{"networkId": "av-a", "owner": "a", "components": map[string]any{"0": map[string]any{"x": 5}}}, "from_session_id": "forged"})
 	got = b.take("naf")
 	if len(got) != 1 || !strings.HasSuffix(string(got[0].Payload), `"from_session_id":"a"}`) {
 		t.Fatalf("update relay: %v", got)
@@ -252,7 +252,7 @@ func TestNAFRelayAndSpawnChecks(t *testing.T) {
 	if n := len(b.take("naf")); n != 0 {
 		t.Fatal("um with a first sync was relayed")
 	}
-	a.push("naf", map[string]any{"dataType": "um", "data": map[string]any{"d": []any{map[string]any{"networkId": "av-a", "components": map[string]any{}}}}})
+	a.push("naf", map[string]any{"dataType": "um", "data": map[string]any{"d": []any{map[string]any{"networkId": "av-a", "owner": "a", "components": map[string]any{}}}}})
 	if n := len(b.take("naf")); n != 1 {
 		t.Fatal("plain um was not relayed")
 	}
@@ -287,7 +287,9 @@ func TestNAFRRelay(t *testing.T) {
 	a, b := e.peer("a"), e.peer("b")
 	a.mustJoin(h.SID, "Ada")
 	b.mustJoin(h.SID, "Bob")
-	inner := `{"dataType":"um","data":{"d":[{"networkId":"av-a","components":{"0":{"x":1}}}]}}`
+	a.push("naf", avatarFirstSync("av-a", "#remote-avatar"))
+	b.take("naf")
+	inner := `{"dataType":"um","data":{"d":[{"networkId":"av-a","owner":"a","components":{"0":{"x":1}}}]}}`
 	a.push("nafr", map[string]any{"naf": inner})
 	got := b.take("nafr")
 	if len(got) != 1 {
@@ -382,7 +384,10 @@ func TestRateLimits(t *testing.T) {
 	a, b := e.peer("a"), e.peer("b")
 	a.mustJoin(h.SID, "Ada")
 	b.mustJoin(h.SID, "Bob")
-	update := map[string]any{"dataType": "u", "data": map[string]any{"networkId": "n", "components": map[string]any{}}}
+	a.push("naf", avatarFirstSync("n", "#remote-avatar"))
+	e.advance(time.Second) // refill what the first sync took
+	b.take("naf")
+	update := map[string]any{"dataType": "u", "data": map[string]any{"networkId": "n", "owner": "a", "components": map[string]any{}}}
 	for range 30 {
 		a.push("naf", update)
 	}
@@ -415,7 +420,7 @@ func TestOtherEvents(t *testing.T) {
 	if status, resp := a.request("no_such_event", map[string]any{}); status != "error" || resp["reason"] != "unknown_event" {
 		t.Fatalf("unknown event: %s %v", status, resp)
 	}
-	if status, resp := a.request("kick", map[string]any{"session_id": "b"}); status != "error" || resp["reason"] != "not_supported" {
+	if status, resp := a.request("kick", map[string]any{"session_id": "b"}); status != "error" || resp["reason"] != "forbidden" {
 		t.Fatalf("kick: %s %v", status, resp)
 	}
 	status, resp := a.request("refresh_perms_token", map[string]any{})

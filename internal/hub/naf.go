@@ -3,89 +3,204 @@ package hub
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"strings"
 
 	"toncon/internal/phx"
 )
 
-// The NAF relay. Position updates are the bulk of all traffic, so the common path (an update that is not a
-// first sync) never decodes the payload: it finds the fields it needs in place and splices from_session_id
-// into a frame encoded once for every recipient.
+// The NAF relay and its server checks (protocol.md). Position updates are the bulk of all traffic, so the
+// common path never decodes a payload into Go values: it reads the few fields the checks need in place, and
+// splices from_session_id into one frame encoded for every recipient.
 
 var (
-	tokU             = []byte(`"u"`)
-	tokUM            = []byte(`"um"`)
-	tokR             = []byte(`"r"`)
-	tokTrue          = []byte("true")
-	keyIsFirstSync   = []byte("isFirstSync")
-	escapedRemoveTok = []byte(`\"dataType\":\"r\"`)
+	tokU           = []byte(`"u"`)
+	tokUM          = []byte(`"um"`)
+	tokR           = []byte(`"r"`)
+	tokTrue        = []byte("true")
+	keyIsFirstSync = []byte("isFirstSync")
 )
 
-// handleNAF relays a naf message {dataType, data} after the server checks of protocol.md.
+// handleNAF relays a naf message {dataType, data}.
 func (c *channel) handleNAF(payload []byte) {
 	if !c.nafLimit.allow(c.svc.cfg.Now()) {
 		c.svc.stats.NAFDroppedRate.Add(1)
 		return
 	}
-	c.relayNAF(payload)
-}
-
-func (c *channel) relayNAF(payload []byte) {
-	dt, ok := phx.ObjectField(payload, "dataType")
-	if !ok || len(dt) == 0 || dt[0] != '"' {
-		c.svc.stats.NAFDroppedInvalid.Add(1)
-		return
-	}
-	data, _ := phx.ObjectField(payload, "data")
-	ephemeral := false
-	switch {
-	case bytes.Equal(dt, tokU):
-		if v, ok := phx.ObjectField(data, "isFirstSync"); ok && bytes.Equal(v, tokTrue) {
+	if kind, ok := c.check(payload); ok {
+		if kind == kindFirstSync {
 			c.relayFirstSync(payload)
 			return
 		}
-		ephemeral = true
-	case bytes.Equal(dt, tokUM):
-		if bytes.Contains(data, keyIsFirstSync) && umHasFirstSync(data) {
-			// Check 2: first syncs must come alone, where check 1 can see them.
-			c.svc.stats.NAFDroppedFirstSyncInUM.Add(1)
-			return
-		}
-		ephemeral = true
-	case bytes.Equal(dt, tokR):
-		c.forgetEntity(data)
+		c.broadcast("naf", payload, kind == kindUpdate)
 	}
-	c.broadcast("naf", payload, ephemeral)
 }
 
-// handleNAFR relays {naf: "<json>"}, keeping the inner message a string unless it holds a first sync, which
-// must be checked, as Reticulum does.
+// handleNAFR relays {naf: "<json>"}. The inner message is checked like a naf; it is relayed as the same string
+// unless it is a first sync, which the server rewrites and sends as naf, as Reticulum does.
 func (c *channel) handleNAFR(payload []byte) {
 	if !c.nafLimit.allow(c.svc.cfg.Now()) {
 		c.svc.stats.NAFDroppedRate.Add(1)
 		return
 	}
 	tok, ok := phx.ObjectField(payload, "naf")
-	if !ok || len(tok) < 2 || tok[0] != '"' {
+	if !ok {
 		c.svc.stats.NAFDroppedInvalid.Add(1)
 		return
 	}
-	removal := bytes.Contains(tok, escapedRemoveTok)
-	if bytes.Contains(tok, keyIsFirstSync) || removal {
-		var inner string
-		if err := json.Unmarshal(tok, &inner); err != nil || !json.Valid([]byte(inner)) || !strings.HasPrefix(strings.TrimSpace(inner), "{") {
-			c.svc.stats.NAFDroppedInvalid.Add(1)
-			return
-		}
-		if strings.Contains(inner, "isFirstSync") {
-			c.relayNAF([]byte(inner))
-			return
-		}
-		if d, ok := phx.ObjectField([]byte(inner), "data"); ok {
-			c.forgetEntity(d)
-		}
+	inner, ok := phx.AppendUnquote(c.scratch[:0], tok) // the scratch buffer is reused: nothing keeps it
+	c.scratch = inner
+	if !ok || !phx.ValidObject(inner) {
+		c.svc.stats.NAFDroppedInvalid.Add(1)
+		return
 	}
-	c.broadcastParts("nafr", `{"naf":`, tok, true, !removal)
+	kind, ok := c.check(inner)
+	if !ok {
+		return
+	}
+	if kind == kindFirstSync {
+		c.relayFirstSync(inner)
+		return
+	}
+	c.broadcastParts("nafr", `{"naf":`, tok, true, kind == kindUpdate)
+}
+
+type nafKind int
+
+const (
+	kindFirstSync nafKind = iota
+	kindUpdate            // u or um: superseded by the next update, so it may be dropped for a slow receiver
+	kindOrdered           // removals and other data types: never dropped
+)
+
+// check applies checks 2 and 3 to a NAF message and says what kind it is. A dropped message is counted.
+func (c *channel) check(msg []byte) (nafKind, bool) {
+	dt, ok := phx.ObjectField(msg, "dataType")
+	if !ok || len(dt) == 0 || dt[0] != '"' {
+		c.svc.stats.NAFDroppedInvalid.Add(1)
+		return 0, false
+	}
+	data, _ := phx.ObjectField(msg, "data")
+	switch {
+	case bytes.Equal(dt, tokU):
+		if v, ok := phx.ObjectField(data, "isFirstSync"); ok && bytes.Equal(v, tokTrue) {
+			return kindFirstSync, true
+		}
+		return kindUpdate, c.authorizeUpdates(data, false)
+	case bytes.Equal(dt, tokUM):
+		if bytes.Contains(data, keyIsFirstSync) && umHasFirstSync(data) {
+			// Check 2: first syncs must come alone, where check 1 can see them.
+			c.svc.stats.NAFDroppedFirstSyncInUM.Add(1)
+			return 0, false
+		}
+		d, _ := phx.ObjectField(data, "d")
+		return kindUpdate, c.authorizeUpdates(d, true)
+	case bytes.Equal(dt, tokR):
+		return kindOrdered, c.authorizeRemove(data)
+	}
+	return kindOrdered, true // other data types (drawings, bitECS "nn") pass, as in Reticulum
+}
+
+// authorizeUpdates applies check 3 to one update (many when multi is set: the items of a um). Every item must
+// pass, or the whole message is dropped: a client that sends updates it may not send is not a client to trust
+// with the rest.
+func (c *channel) authorizeUpdates(data []byte, multi bool) bool {
+	r := c.room
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !multi {
+		return c.authorizeUpdateLocked(data)
+	}
+	ok := true
+	if !phx.ArrayEach(data, func(item []byte) bool { ok = c.authorizeUpdateLocked(item); return ok }) {
+		c.svc.stats.NAFDroppedInvalid.Add(1)
+		return false
+	}
+	return ok
+}
+
+// authorizeUpdateLocked is check 3 for one entity update. r.mu must be held.
+//
+// An update must come from the entity's owner and name the sender as owner. Someone else may take an entity
+// over by naming themselves with a newer lastOwnerTime, when they have the permission its template needs (and
+// pin_objects when it is pinned); avatars belong to their creator alone.
+func (c *channel) authorizeUpdateLocked(item []byte) bool {
+	st := &c.svc.stats
+	id, ok := stringField(item, "networkId")
+	owner, ok2 := stringField(item, "owner")
+	if !ok || !ok2 {
+		st.NAFDroppedInvalid.Add(1)
+		return false
+	}
+	e := c.room.entities[string(id)]
+	switch {
+	case e == nil:
+		st.NAFDroppedUnknownEntity.Add(1)
+		return false
+	case string(owner) != c.sessionID:
+		st.NAFDroppedNotOwner.Add(1)
+		return false
+	case e.owner == c.sessionID:
+		return true
+	}
+	lot := numberField(item, "lastOwnerTime")
+	if strings.HasSuffix(e.template, "-avatar") || !(lot > e.lastOwnerTime) || !c.mayTakeLocked(e) {
+		st.NAFDroppedNotOwner.Add(1)
+		return false
+	}
+	e.owner, e.lastOwnerTime = c.sessionID, lot
+	return true
+}
+
+// mayTakeLocked says whether the sender may take e over. r.mu must be held.
+func (c *channel) mayTakeLocked(e *entity) bool {
+	perms := Permissions(c.room.hub, c.roles)
+	need := templatePermission(e.template)
+	return need != "" && perms[need] && (!e.pinned || perms["pin_objects"])
+}
+
+// authorizeRemove lets only the current owner remove an entity.
+func (c *channel) authorizeRemove(data []byte) bool {
+	id, ok := stringField(data, "networkId")
+	if !ok {
+		c.svc.stats.NAFDroppedInvalid.Add(1)
+		return false
+	}
+	r := c.room
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e := r.entities[string(id)]
+	switch {
+	case e == nil:
+		c.svc.stats.NAFDroppedUnknownEntity.Add(1)
+		return false
+	case e.owner != c.sessionID:
+		c.svc.stats.NAFDroppedNotOwner.Add(1)
+		return false
+	}
+	delete(r.entities, string(id))
+	return true
+}
+
+// stringField returns the contents of a string field that needs no unescaping (ids never do), in place.
+func stringField(obj []byte, key string) ([]byte, bool) {
+	tok, ok := phx.ObjectField(obj, key)
+	if !ok || len(tok) < 2 || tok[0] != '"' || bytes.IndexByte(tok, '\\') >= 0 {
+		return nil, false
+	}
+	return tok[1 : len(tok)-1], true
+}
+
+func numberField(obj []byte, key string) float64 {
+	tok, ok := phx.ObjectField(obj, key)
+	if !ok {
+		return 0
+	}
+	f, err := strconv.ParseFloat(string(tok), 64)
+	if err != nil {
+		return 0
+	}
+	return f
 }
 
 // broadcast sends payload (a JSON object) to everyone else in the room with from_session_id set to the sender.
@@ -98,7 +213,8 @@ func (c *channel) broadcast(event string, payload []byte, ephemeral bool) {
 }
 
 // broadcastParts sends prefix+body, an object opened but not closed, with from_session_id added (after a
-// comma when comma is set). The frame [null,null,topic,event,payload] is built in one allocation and shared by every recipient.
+// comma when comma is set). The frame [null,null,topic,event,payload] is built in one allocation and shared
+// by every recipient.
 func (c *channel) broadcastParts(event, prefix string, body []byte, comma, ephemeral bool) {
 	topic := c.room.topic
 	buf := make([]byte, 0, len(topic)+len(event)+len(prefix)+len(body)+len(c.sessionID)+48)
@@ -115,8 +231,21 @@ func (c *channel) broadcastParts(event, prefix string, body []byte, comma, ephem
 	buf = append(buf, `"from_session_id":`...)
 	buf = phx.AppendString(buf, c.sessionID)
 	buf = append(buf, "}]"...)
-	c.ch.Server().Broadcast(topic, phx.NewOutbound(buf, ephemeral), c.ch)
+	c.relay(phx.NewOutbound(buf, ephemeral))
 	c.svc.stats.NAFRelayed.Add(1)
+}
+
+// relay sends a frame from this session to everyone else in the room who has not blocked it or been blocked
+// by it. Without blocks in the room it is a plain broadcast.
+func (c *channel) relay(o *phx.Outbound) {
+	if c.room.blocks.Load() == 0 {
+		c.ch.Server().Broadcast(c.room.topic, o, c.ch)
+		return
+	}
+	c.ch.Server().BroadcastFunc(c.room.topic, o, func(to *phx.Channel) bool {
+		other, ok := to.Handler().(*channel)
+		return to != c.ch && ok && !c.room.blocked(c.sessionID, other.sessionID)
+	})
 }
 
 func umHasFirstSync(data []byte) bool {
@@ -147,9 +276,11 @@ func (c *channel) relayFirstSync(payload []byte) {
 	}
 	var networkID, template string
 	var persistent bool
+	var lastOwnerTime float64
 	_ = json.Unmarshal(data["networkId"], &networkID)
 	_ = json.Unmarshal(data["template"], &template)
 	_ = json.Unmarshal(data["persistent"], &persistent)
+	_ = json.Unmarshal(data["lastOwnerTime"], &lastOwnerTime)
 	if networkID == "" {
 		c.svc.stats.NAFDroppedInvalid.Add(1)
 		return
@@ -162,7 +293,7 @@ func (c *channel) relayFirstSync(payload []byte) {
 		sid, _ := json.Marshal(c.sessionID)
 		data["creator"], data["owner"] = sid, sid
 	}
-	if !c.rememberEntity(networkID, template, persistent) {
+	if !c.rememberEntity(networkID, template, persistent, lastOwnerTime) {
 		c.svc.stats.NAFDroppedSpawn.Add(1)
 		return
 	}
@@ -175,45 +306,45 @@ func (c *channel) relayFirstSync(payload []byte) {
 	c.broadcast("naf", out, false)
 }
 
-// spawnPermitted is check 1's table of template suffixes.
-func (c *channel) spawnPermitted(template string) bool {
+// templatePermission is check 1's table: the permission a template suffix needs ("" when none may spawn it).
+func templatePermission(template string) string {
 	switch {
-	case strings.HasSuffix(template, "-avatar"):
-		return true
 	case strings.HasSuffix(template, "-media"):
-		return c.can("spawn_and_move_media")
+		return "spawn_and_move_media"
 	case strings.HasSuffix(template, "-camera"):
-		return c.can("spawn_camera")
+		return "spawn_camera"
 	case strings.HasSuffix(template, "-drawing"), strings.HasSuffix(template, "-pen"):
-		return c.can("spawn_drawing")
+		return "spawn_drawing"
 	case strings.HasSuffix(template, "-emoji"):
-		return c.can("spawn_emoji")
+		return "spawn_emoji"
 	}
-	return false
+	return ""
 }
 
-// rememberEntity records a first-synced entity. A first sync for an id another session created is refused:
-// it would take over someone else's entity. A resync of one's own entity (after a reconnect) is fine.
-func (c *channel) rememberEntity(networkID, template string, persistent bool) bool {
+func (c *channel) spawnPermitted(template string) bool {
+	if strings.HasSuffix(template, "-avatar") {
+		return true
+	}
+	need := templatePermission(template)
+	return need != "" && c.can(need)
+}
+
+// rememberEntity records a first-synced entity. A first sync of an entity that exists is allowed from its owner
+// (a resync after a reconnect, or for a newcomer) and refused from anyone else: it would take the entity over.
+func (c *channel) rememberEntity(networkID, template string, persistent bool, lastOwnerTime float64) bool {
 	r := c.room
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if e, ok := r.entities[networkID]; ok && e.creator != c.sessionID && !persistent {
-		return false
+	if e, ok := r.entities[networkID]; ok {
+		if e.owner != c.sessionID && e.creator != c.sessionID {
+			return false
+		}
+		if lastOwnerTime > e.lastOwnerTime {
+			e.lastOwnerTime = lastOwnerTime
+		}
+		return true
 	}
-	r.entities[networkID] = &entity{creator: c.sessionID, template: template, persistent: persistent}
+	r.entities[networkID] = &entity{creator: c.sessionID, owner: c.sessionID, template: template,
+		persistent: persistent, lastOwnerTime: lastOwnerTime}
 	return true
-}
-
-func (c *channel) forgetEntity(data []byte) {
-	var d struct {
-		NetworkID string `json:"networkId"`
-	}
-	if json.Unmarshal(data, &d) != nil || d.NetworkID == "" {
-		return
-	}
-	r := c.room
-	r.mu.Lock()
-	delete(r.entities, d.NetworkID)
-	r.mu.Unlock()
 }

@@ -29,6 +29,8 @@ type Config struct {
 	Log       *slog.Logger
 	Now       func() time.Time // injectable clock; default time.Now
 
+	// Media is the SFU, for get_host and for carrying out mute and kick; nil when media runs elsewhere unmanaged.
+	Media Media
 	// Gate says whether rooms must refuse people now (offline mode or budget), with a redirect URL; nil = never.
 	Gate func(ctx context.Context) (offline bool, reason, redirect string)
 
@@ -42,6 +44,7 @@ type Stats struct {
 	NAFRelayed                                               atomic.Int64
 	NAFDroppedSpawn, NAFDroppedFirstSyncInUM, NAFDroppedRate atomic.Int64
 	NAFDroppedInvalid                                        atomic.Int64
+	NAFDroppedUnknownEntity, NAFDroppedNotOwner              atomic.Int64
 	ChatRelayed, ChatDropped                                 atomic.Int64
 	Joins, JoinsRefused                                      atomic.Int64
 	EntitiesRemovedOnLeave                                   atomic.Int64
@@ -56,6 +59,9 @@ type Service struct {
 
 	mu    sync.Mutex // guards rooms
 	rooms map[store.HubSID]*room
+
+	bansMu sync.Mutex           // guards bans
+	bans   map[string]time.Time // "<hub_sid>|<session>" → until when a kicked session may not rejoin
 }
 
 // New makes the hub service.
@@ -173,8 +179,8 @@ func (s *Service) acquire(h store.Hub, c *channel) *room {
 	return r
 }
 
-// release removes c from its room and forgets the room when it empties. It returns the entities c created
-// that must be removed for everyone else.
+// release removes c from its room and forgets the room when it empties. It returns the non-persistent
+// entities c owned, which must be removed for everyone else (check 4).
 func (s *Service) release(r *room, c *channel) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -189,7 +195,7 @@ func (s *Service) release(r *room, c *channel) []string {
 		return nil // the same session is still here on another socket: its entities live on
 	}
 	for id, e := range r.entities {
-		if e.creator == c.sessionID && !e.persistent {
+		if e.owner == c.sessionID && !e.persistent {
 			removed = append(removed, id)
 			delete(r.entities, id)
 		}
@@ -219,13 +225,42 @@ type room struct {
 	members  map[*channel]struct{}
 	inRoom   int                // members whose presence is "room"
 	entities map[string]*entity // NAF entities by networkId, as first synced
+	// blockPairs holds "a|b" for every session a that blocked session b.
+	blockPairs map[string]bool
+
+	blocks atomic.Int32 // len(blockPairs), read without the lock so rooms without blocks skip the filter
 }
 
-// entity is what the relay remembers of a networked entity.
+// blocked says whether messages between a and b must not flow: either blocked the other.
+func (r *room) blocked(a, b string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.blockPairs[a+"|"+b] || r.blockPairs[b+"|"+a]
+}
+
+// setBlock records or lifts a's block of b.
+func (r *room) setBlock(a, b string, on bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.blockPairs == nil {
+		r.blockPairs = map[string]bool{}
+	}
+	if on {
+		r.blockPairs[a+"|"+b] = true
+	} else {
+		delete(r.blockPairs, a+"|"+b)
+	}
+	r.blocks.Store(int32(len(r.blockPairs)))
+}
+
+// entity is what the relay remembers of a networked entity, to decide who may update or remove it.
 type entity struct {
-	creator    string // session id
-	template   string
-	persistent bool
+	creator       string // session id
+	owner         string // session id; changes when someone with permission takes the entity over
+	lastOwnerTime float64
+	template      string
+	persistent    bool
+	pinned        bool
 }
 
 func (r *room) occupancy() (members, lobby int) {
@@ -262,6 +297,8 @@ func (r *room) tryEnter(c *channel, exempt bool) error {
 		return fmt.Errorf("the room holds %d people and is full", r.hub.RoomSize)
 	}
 	r.inRoom++
+	c.pmu.Lock()
 	c.presence = presenceRoom
+	c.pmu.Unlock()
 	return nil
 }

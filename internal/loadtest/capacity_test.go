@@ -1,0 +1,190 @@
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"toncon/internal/cost"
+)
+
+func TestParseSLO(t *testing.T) {
+	slo, err := ParseSLO(" p99<200ms, loss<1% ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slo.P99 != 200*time.Millisecond || slo.LossPercent != 1 || slo.P50 != 0 || slo.String() != "p99<200ms,loss<1%" {
+		t.Fatalf("%+v", slo)
+	}
+	slo, err = ParseSLO("p50<20ms,p95<0.1s,MAX<2s")
+	if err != nil || slo.P50 != 20*time.Millisecond || slo.P95 != 100*time.Millisecond || slo.Max != 2*time.Second || slo.LossPercent >= 0 {
+		t.Fatalf("%+v %v", slo, err)
+	}
+	for _, bad := range []string{"", "p99", "p99>200ms", "p99<fast", "p99<-1ms", "p98<200ms", "loss<1", "loss<0%", "loss<101%", "p99<200ms,,loss<1%"} {
+		if _, err := ParseSLO(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestSLOCheck(t *testing.T) {
+	slo, _ := ParseSLO("p99<200ms,loss<1%")
+	good := Step{Users: 48, P99: 150 * time.Millisecond, LossPercent: 0.5, Samples: 1000}
+	if ok, why := slo.Check(good); !ok {
+		t.Fatalf("held step refused: %s", why)
+	}
+	for name, st := range map[string]Step{
+		"slow":         {Users: 48, P99: 200 * time.Millisecond, Samples: 1000},
+		"lossy":        {Users: 48, P99: time.Millisecond, LossPercent: 1, Samples: 1000},
+		"joins":        {Users: 48, Failed: 1, P99: time.Millisecond, Samples: 1000},
+		"nothing came": {Users: 48},
+	} {
+		if ok, why := slo.Check(st); ok || why == "" {
+			t.Errorf("%s: held (%q)", name, why)
+		}
+	}
+}
+
+// simulated is a server whose delay grows steeply as it nears its ceiling and which loses updates past it, the
+// shape real runs have: flat, then a knee.
+type simulated struct {
+	ceiling float64 // people at which p99 reaches 200 ms
+	probes  []int
+	fail    error
+}
+
+func (s *simulated) Probe(_ context.Context, users int) (Step, error) {
+	s.probes = append(s.probes, users)
+	if s.fail != nil {
+		return Step{}, s.fail
+	}
+	load := float64(users) / s.ceiling
+	p99 := time.Duration((5 + 195*math.Pow(load, 8)) * float64(time.Millisecond))
+	loss := 0.0
+	if load > 1 {
+		loss = 30 * (load - 1)
+	}
+	return Step{Users: users, P99: p99, LossPercent: loss, Samples: uint64(users) * 100,
+		ServerCPUSeconds: 20 * min(load, 1), WallSeconds: 20}, nil
+}
+
+func TestSearchFindsTheKneeOfASimulatedServer(t *testing.T) {
+	slo, _ := ParseSLO("p99<200ms,loss<1%")
+	for _, ceiling := range []float64{30, 100, 241, 500, 1234, 3000} {
+		sim := &simulated{ceiling: ceiling}
+		cfg := SearchConfig{Start: 48, Unit: 24, Max: 5000, MaxSteps: 14}
+		res, err := Search(context.Background(), sim, slo, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Ceiling != "found" || res.Best == nil || res.Broken == nil {
+			t.Fatalf("ceiling %v: ended %q after %v", ceiling, res.Ceiling, sim.probes)
+		}
+		if float64(res.Best.Users) >= ceiling || float64(res.Broken.Users) < ceiling {
+			t.Errorf("ceiling %v: held %d, broke %d", ceiling, res.Best.Users, res.Broken.Users)
+		}
+		if gap := res.Broken.Users - res.Best.Users; gap > 24 && float64(gap) > 0.05*float64(res.Best.Users)+24 {
+			t.Errorf("ceiling %v: held %d, broke %d: not narrowed", ceiling, res.Best.Users, res.Broken.Users)
+		}
+		seen := map[int]bool{}
+		for _, n := range sim.probes {
+			if n%24 != 0 || n <= 0 || n > 5000 || seen[n] {
+				t.Errorf("ceiling %v: probe of %d people (all: %v)", ceiling, n, sim.probes)
+			}
+			seen[n] = true
+		}
+		if len(res.Steps) != len(sim.probes) || len(res.Steps) > 14 {
+			t.Errorf("ceiling %v: %d steps for %d probes", ceiling, len(res.Steps), len(sim.probes))
+		}
+		// At the most it held, the simulated server is below one core: users per vCPU extrapolates to a full one.
+		if want := float64(res.Best.Users) / math.Min(float64(res.Best.Users)/ceiling, 1); math.Abs(res.Best.UsersPerVCPU-want) > 1 {
+			t.Errorf("ceiling %v: users per vCPU %v, want %v", ceiling, res.Best.UsersPerVCPU, want)
+		}
+	}
+}
+
+func TestSearchStopsAtItsBounds(t *testing.T) {
+	slo, _ := ParseSLO("p99<200ms")
+	ctx := context.Background()
+
+	sim := &simulated{ceiling: 1e6}
+	res, err := Search(ctx, sim, slo, SearchConfig{Start: 10, Unit: 10, Max: 100})
+	if err != nil || res.Ceiling != "max" || res.Best.Users != 100 || res.Broken != nil {
+		t.Fatalf("unbreakable server: %v %+v after %v", err, res, sim.probes)
+	}
+
+	sim = &simulated{ceiling: 5}
+	res, err = Search(ctx, sim, slo, SearchConfig{Start: 40, Unit: 10, Max: 100})
+	if err != nil || res.Ceiling != "below start" || res.Best != nil || sim.probes[len(sim.probes)-1] != 10 {
+		t.Fatalf("a server that holds less than one unit: %v %+v after %v", err, res, sim.probes)
+	}
+
+	sim = &simulated{ceiling: 2000}
+	res, err = Search(ctx, sim, slo, SearchConfig{Start: 10, Unit: 10, Max: 5000, MaxSteps: 3})
+	if err != nil || res.Ceiling != "steps" || len(sim.probes) != 3 {
+		t.Fatalf("out of steps: %v %+v after %v", err, res, sim.probes)
+	}
+
+	sim = &simulated{ceiling: 2000, fail: errors.New("connection refused")}
+	if _, err = Search(ctx, sim, slo, SearchConfig{Start: 10, Unit: 10, Max: 100}); err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("a failing probe: %v", err)
+	}
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err = Search(cancelled, &simulated{ceiling: 100}, slo, SearchConfig{Start: 10, Unit: 10, Max: 100}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: %v", err)
+	}
+	for _, bad := range []SearchConfig{{Start: 10, Unit: 0, Max: 100}, {Start: 10, Unit: 10, Max: 5}, {Start: 10, Unit: 10, Max: 100, Growth: 0.5}, {Start: 10, Unit: 10, Max: 100, MaxSteps: 500}} {
+		if _, err := Search(ctx, &simulated{ceiling: 100}, slo, bad); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}
+
+func TestCapacityFileIsWhatTheCostPlannerReads(t *testing.T) {
+	slo, _ := ParseSLO("p99<200ms,loss<1%")
+	search := func(ceiling float64) *SearchResult {
+		res, err := Search(context.Background(), &simulated{ceiling: ceiling}, slo, SearchConfig{Start: 48, Unit: 24, Max: 5000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	rep := &CapacityReport{Machine: "AMD EPYC, server pinned to 1 core", MeasuredAt: time.Date(2026, 11, 28, 12, 0, 0, 123, time.UTC),
+		SLO: slo.String(), PerRoom: 24, Version: "v0.0.0-test",
+		Profiles: map[string]*SearchResult{"active": search(300), "inactive": search(900), "single-room": search(150)}}
+	b, err := rep.CapacityFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cost.ParseCapacity(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	if c.ActiveUsersPerVCPU != rep.Profiles["active"].Best.UsersPerVCPU || c.InactiveUsersPerVCPU != rep.Profiles["inactive"].Best.UsersPerVCPU {
+		t.Errorf("figures %v / %v", c.ActiveUsersPerVCPU, c.InactiveUsersPerVCPU)
+	}
+	if c.ActiveUsersPerVCPU < 250 || c.InactiveUsersPerVCPU < 800 {
+		t.Errorf("figures %v / %v for ceilings 300 / 900 per core", c.ActiveUsersPerVCPU, c.InactiveUsersPerVCPU)
+	}
+	if c.Machine != rep.Machine || c.SLO != "p99<200ms,loss<1%" || c.TonconVersion != "v0.0.0-test" || !strings.Contains(c.Notes, "rooms of 24") {
+		t.Errorf("%+v", c)
+	}
+	if !bytes.Contains(b, []byte(`"single_room_users"`)) || !bytes.Contains(b, []byte(`"steps"`)) {
+		t.Errorf("the searches are not in the file:\n%s", b)
+	}
+
+	delete(rep.Profiles, "inactive")
+	if _, err := rep.CapacityFile(); err == nil || !strings.Contains(err.Error(), "inactive") {
+		t.Errorf("without the inactive profile: %v", err)
+	}
+	rep.Profiles["inactive"] = &SearchResult{Ceiling: "below start"}
+	if _, err := rep.CapacityFile(); err == nil || !strings.Contains(err.Error(), "start lower") {
+		t.Errorf("with nothing held: %v", err)
+	}
+}
