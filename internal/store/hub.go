@@ -121,6 +121,13 @@ func validRoomSize(n int) error {
 	return nil
 }
 
+func validCreatedBy(a AccountID) error {
+	if a < 0 {
+		return invalid("creator account id must not be negative, got %d", a)
+	}
+	return nil
+}
+
 // Validate checks the fields a caller controls. Backends call it (through PrepareHub) as defence in depth; the API
 // layer can call it first to answer with the same message.
 func (h Hub) Validate() error {
@@ -133,6 +140,7 @@ func (h Hub) Validate() error {
 		validSlug(h.Slug),
 		validEntryMode(h.EntryMode),
 		validRoomSize(h.RoomSize),
+		validCreatedBy(h.CreatedBy),
 	} {
 		if err != nil {
 			return err
@@ -187,6 +195,11 @@ func (u HubUpdate) Validate() error {
 	}
 	if u.RoomSize != nil {
 		if err := validRoomSize(*u.RoomSize); err != nil {
+			return err
+		}
+	}
+	if u.CreatedBy != nil {
+		if err := validCreatedBy(*u.CreatedBy); err != nil {
 			return err
 		}
 	}

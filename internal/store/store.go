@@ -1,4 +1,4 @@
-// Package store holds toncon's persistent domain types (rooms and site settings) and the interfaces every storage
+// Package store holds toncon's persistent domain types (rooms, site settings, accounts and room roles) and the interfaces every storage
 // backend implements. Backends live in subpackages named for what they wrap (store/sqlite, later store/postgres),
 // and all of them must pass the shared conformance suite in store/storetest, so callers can rely on the behaviour
 // documented here rather than on one database's quirks.
@@ -99,6 +99,8 @@ type Hub struct {
 
 	SceneRef               string // "" when the room has no scene
 	CreatorAssignmentToken string // "" once claimed
+	// CreatedBy is the account that created the room or claimed it with the creator assignment token; 0 = nobody.
+	CreatedBy AccountID
 
 	CreatedAt, LastActiveAt time.Time
 }
@@ -112,6 +114,8 @@ type HubUpdate struct {
 	EntryMode         *EntryMode
 	RoomSize          *int
 	MemberPermissions *MemberPermissions
+	// CreatedBy sets the creating account; a pointer to 0 clears it.
+	CreatedBy *AccountID
 }
 
 // SiteSettings are the server-wide settings an operator changes at run time (Reticulum's app config "features").
@@ -177,5 +181,9 @@ type Store interface {
 	Usage
 	Hubs
 	Settings
+	Accounts
+	LoginTokens
+	HubRoles
+	Invites
 	Close() error
 }

@@ -109,3 +109,30 @@ func TestSiteSettingsFrom(t *testing.T) {
 		}
 	}
 }
+
+func TestNormalizeEmail(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"ada@example.org", "ada@example.org"},
+		{"  Ada.Lovelace+toncon@Example.ORG\n", "ada.lovelace+toncon@example.org"},
+		{"a@localhost", "a@localhost"},
+		{"o'brien@example.ie", "o'brien@example.ie"},
+		{"ÉLODIE@exemple.fr", "élodie@exemple.fr"},
+	} {
+		got, err := NormalizeEmail(tc.in)
+		if err != nil || got != tc.want {
+			t.Errorf("NormalizeEmail(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+	long := "a@" + strings.Repeat("b", 248) + ".org" // 254 characters: allowed
+	if got, err := NormalizeEmail(long); err != nil || got != long {
+		t.Errorf("254-character address: %v", err)
+	}
+	for _, bad := range []string{"", " ", "ada", "ada@", "@example.org", "ada@@example.org", "ada@exa mple.org",
+		"Ada <ada@example.org>", "<ada@example.org>", "ada@example.org (Ada)", `"ada"@example.org`, "ada@[10.0.0.1]",
+		"ada@.example.org", "ada@example.org.", "ada@example..org", "a,b@example.org", "ada@example.org, bob@example.org",
+		long + "x"} {
+		if got, err := NormalizeEmail(bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("NormalizeEmail(%q) = %q, %v; want ErrInvalid", bad, got, err)
+		}
+	}
+}

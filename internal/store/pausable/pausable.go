@@ -32,6 +32,8 @@ func New(inner store.Store, open Opener) *Store {
 	return &Store{open: open, inner: inner}
 }
 
+var _ store.Store = (*Store)(nil)
+
 // ErrClosed is returned by calls after Close.
 var ErrClosed = errors.New("store closed")
 
@@ -139,4 +141,69 @@ func (s *Store) AddUsage(ctx context.Context, month string, userSeconds, serverS
 
 func (s *Store) MonthUsage(ctx context.Context, month string) (store.UsageMonth, error) {
 	return with(s, ctx, func(in store.Store) (store.UsageMonth, error) { return in.MonthUsage(ctx, month) })
+}
+
+func (s *Store) FindOrCreateAccount(ctx context.Context, email string) (store.Account, bool, bool, error) {
+	type result struct {
+		a                  store.Account
+		created, madeAdmin bool
+	}
+	r, err := with(s, ctx, func(in store.Store) (result, error) {
+		a, created, madeAdmin, err := in.FindOrCreateAccount(ctx, email)
+		return result{a, created, madeAdmin}, err
+	})
+	return r.a, r.created, r.madeAdmin, err
+}
+
+func (s *Store) GetAccount(ctx context.Context, id store.AccountID) (store.Account, error) {
+	return with(s, ctx, func(in store.Store) (store.Account, error) { return in.GetAccount(ctx, id) })
+}
+
+func (s *Store) AccountByEmail(ctx context.Context, email string) (store.Account, error) {
+	return with(s, ctx, func(in store.Store) (store.Account, error) { return in.AccountByEmail(ctx, email) })
+}
+
+func (s *Store) UpdateAccount(ctx context.Context, id store.AccountID, u store.AccountUpdate) (store.Account, error) {
+	return with(s, ctx, func(in store.Store) (store.Account, error) { return in.UpdateAccount(ctx, id, u) })
+}
+
+func (s *Store) AdminCount(ctx context.Context) (int, error) {
+	return with(s, ctx, func(in store.Store) (int, error) { return in.AdminCount(ctx) })
+}
+
+func (s *Store) SaveLoginToken(ctx context.Context, tokenHash []byte, email string, expires time.Time) error {
+	_, err := with(s, ctx, func(in store.Store) (none, error) {
+		return none{}, in.SaveLoginToken(ctx, tokenHash, email, expires)
+	})
+	return err
+}
+
+func (s *Store) TakeLoginToken(ctx context.Context, tokenHash []byte, now time.Time) (string, error) {
+	return with(s, ctx, func(in store.Store) (string, error) { return in.TakeLoginToken(ctx, tokenHash, now) })
+}
+
+func (s *Store) AddHubOwner(ctx context.Context, sid store.HubSID, a store.AccountID) error {
+	_, err := with(s, ctx, func(in store.Store) (none, error) { return none{}, in.AddHubOwner(ctx, sid, a) })
+	return err
+}
+
+func (s *Store) RemoveHubOwner(ctx context.Context, sid store.HubSID, a store.AccountID) error {
+	_, err := with(s, ctx, func(in store.Store) (none, error) { return none{}, in.RemoveHubOwner(ctx, sid, a) })
+	return err
+}
+
+func (s *Store) HubOwners(ctx context.Context, sid store.HubSID) ([]store.AccountID, error) {
+	return with(s, ctx, func(in store.Store) ([]store.AccountID, error) { return in.HubOwners(ctx, sid) })
+}
+
+func (s *Store) HubInvite(ctx context.Context, sid store.HubSID) (string, error) {
+	return with(s, ctx, func(in store.Store) (string, error) { return in.HubInvite(ctx, sid) })
+}
+
+func (s *Store) RevokeHubInvite(ctx context.Context, sid store.HubSID, inviteID string) (string, error) {
+	return with(s, ctx, func(in store.Store) (string, error) { return in.RevokeHubInvite(ctx, sid, inviteID) })
+}
+
+func (s *Store) ValidHubInvite(ctx context.Context, sid store.HubSID, inviteID string) (bool, error) {
+	return with(s, ctx, func(in store.Store) (bool, error) { return in.ValidHubInvite(ctx, sid, inviteID) })
 }

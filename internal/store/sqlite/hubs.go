@@ -11,16 +11,18 @@ import (
 )
 
 const hubColumns = `id, hub_sid, slug, name, description, entry_mode, room_size, member_permissions, scene_ref,
-	creator_assignment_token, created_at, last_active_at`
+	creator_assignment_token, created_at, last_active_at, created_by_account_id`
 
 func scanHub(row interface{ Scan(...any) error }) (store.Hub, error) {
 	var h store.Hub
 	var created, lastActive int64
 	var perms int64
+	var createdBy sql.NullInt64
 	if err := row.Scan(&h.ID, &h.SID, &h.Slug, &h.Name, &h.Description, &h.EntryMode, &h.RoomSize, &perms,
-		&h.SceneRef, &h.CreatorAssignmentToken, &created, &lastActive); err != nil {
+		&h.SceneRef, &h.CreatorAssignmentToken, &created, &lastActive, &createdBy); err != nil {
 		return store.Hub{}, err
 	}
+	h.CreatedBy = store.AccountID(createdBy.Int64) // NULL reads as 0, nobody
 	h.MemberPermissions = store.MemberPermissions(perms)
 	h.CreatedAt = time.UnixMilli(created).UTC()
 	h.LastActiveAt = time.UnixMilli(lastActive).UTC()
@@ -38,10 +40,10 @@ func (d *DB) CreateHub(ctx context.Context, h store.Hub) (store.Hub, error) {
 		id = h.ID
 	}
 	err = d.db.QueryRowContext(ctx, `INSERT INTO hubs (`+hubColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		id, string(h.SID), h.Slug, h.Name, h.Description, string(h.EntryMode), h.RoomSize,
 		int64(h.MemberPermissions), h.SceneRef, h.CreatorAssignmentToken,
-		h.CreatedAt.UnixMilli(), h.LastActiveAt.UnixMilli()).Scan(&h.ID)
+		h.CreatedAt.UnixMilli(), h.LastActiveAt.UnixMilli(), accountOrNull(h.CreatedBy)).Scan(&h.ID)
 	if err != nil {
 		return store.Hub{}, fmt.Errorf("create hub %s: %w", h.SID, classify(err))
 	}
@@ -76,6 +78,10 @@ func (d *DB) UpdateHub(ctx context.Context, sid store.HubSID, u store.HubUpdate)
 		return store.Hub{}, fmt.Errorf("update hub %s: %w", sid, err)
 	}
 	var entryMode, perms any
+	setCreatedBy, createdBy := false, any(nil)
+	if u.CreatedBy != nil {
+		setCreatedBy, createdBy = true, accountOrNull(*u.CreatedBy)
+	}
 	if u.EntryMode != nil {
 		entryMode = string(*u.EntryMode)
 	}
@@ -90,10 +96,11 @@ func (d *DB) UpdateHub(ctx context.Context, sid store.HubSID, u store.HubUpdate)
 			room_size                = coalesce(?, room_size),
 			member_permissions       = coalesce(?, member_permissions),
 			scene_ref                = coalesce(?, scene_ref),
-			creator_assignment_token = coalesce(?, creator_assignment_token)
+			creator_assignment_token = coalesce(?, creator_assignment_token),
+			created_by_account_id    = CASE WHEN ? THEN ? ELSE created_by_account_id END
 		WHERE hub_sid = ? RETURNING `+hubColumns,
 		opt(u.Name), opt(u.Slug), opt(u.Description), entryMode, opt(u.RoomSize), perms,
-		opt(u.SceneRef), opt(u.CreatorAssignmentToken), string(sid)))
+		opt(u.SceneRef), opt(u.CreatorAssignmentToken), setCreatedBy, createdBy, string(sid)))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = store.ErrNotFound
 	}
@@ -101,6 +108,14 @@ func (d *DB) UpdateHub(ctx context.Context, sid store.HubSID, u store.HubUpdate)
 		return store.Hub{}, fmt.Errorf("update hub %s: %w", sid, classify(err))
 	}
 	return h, nil
+}
+
+// accountOrNull stores "no account" (0) as NULL, which the foreign key to accounts allows.
+func accountOrNull(a store.AccountID) any {
+	if a == 0 {
+		return nil
+	}
+	return int64(a)
 }
 
 // TouchHub implements store.Hubs.

@@ -250,6 +250,9 @@ func classify(err error) error {
 		return fmt.Errorf("%w: %v", store.ErrConflict, err)
 	case sqlite3.SQLITE_CONSTRAINT_CHECK, sqlite3.SQLITE_CONSTRAINT_NOTNULL:
 		return fmt.Errorf("%w: %v", store.ErrInvalid, err)
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		// The input names a row that does not exist (a hub's creator account, say).
+		return fmt.Errorf("%w: it refers to something that does not exist: %v", store.ErrInvalid, err)
 	}
 	return err
 }

@@ -40,6 +40,23 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentCreates", testConcurrentCreates},
 		{"UsageAccumulates", testUsageAccumulates},
 		{"UsageInvalid", testUsageInvalid},
+		{"AccountEmailNormalised", testAccountEmailNormalised},
+		{"AccountInvalidEmail", testAccountInvalidEmail},
+		{"AccountUniqueEmailConcurrent", testAccountUniqueEmailConcurrent},
+		{"FirstAccountBecomesAdmin", testFirstAccountBecomesAdmin},
+		{"FirstAdminRace", testFirstAdminRace},
+		{"DisabledAdminStillCounts", testDisabledAdminStillCounts},
+		{"AccountUpdate", testAccountUpdate},
+		{"AccountNotFound", testAccountNotFound},
+		{"LoginTokenOneUse", testLoginTokenOneUse},
+		{"LoginTokenExpiry", testLoginTokenExpiry},
+		{"LoginTokenInvalid", testLoginTokenInvalid},
+		{"LoginTokenConcurrentTake", testLoginTokenConcurrentTake},
+		{"HubOwners", testHubOwners},
+		{"HubOwnersNotFound", testHubOwnersNotFound},
+		{"HubInvites", testHubInvites},
+		{"HubInvitesConcurrentRevoke", testHubInvitesConcurrentRevoke},
+		{"HubCreatedBy", testHubCreatedBy},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -110,6 +127,7 @@ func diffHub(got, want store.Hub) []string {
 	check("MemberPermissions", got.MemberPermissions, want.MemberPermissions)
 	check("SceneRef", got.SceneRef, want.SceneRef)
 	check("CreatorAssignmentToken", got.CreatorAssignmentToken, want.CreatorAssignmentToken)
+	check("CreatedBy", got.CreatedBy, want.CreatedBy)
 	checkTime := func(name string, g, w time.Time) {
 		if !g.Equal(w) || g.Location() != time.UTC {
 			d = append(d, fmt.Sprintf("%s = %v, want %v (UTC)", name, g, w.UTC()))
