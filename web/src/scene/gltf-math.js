@@ -199,3 +199,72 @@ export function subtreeMeshBox(json, nodeIndex, world = worldMatrices(json)) {
   }
   return isEmpty(box) ? null : box;
 }
+
+const COMPONENT_ARRAYS = {
+  5120: Int8Array,
+  5121: Uint8Array,
+  5122: Int16Array,
+  5123: Uint16Array,
+  5125: Uint32Array,
+  5126: Float32Array,
+};
+const TYPE_SIZES = { SCALAR: 1, VEC2: 2, VEC3: 3, VEC4: 4, MAT2: 4, MAT3: 9, MAT4: 16 };
+
+/**
+ * The values of an accessor stored in the GLB's binary chunk (bin: the Uint8Array from parseGLB), as an array of
+ * tuples (or of numbers for SCALAR). Sparse accessors and external buffers are not read: null.
+ */
+export function readAccessor(json, bin, accessorIndex) {
+  const acc = json.accessors && json.accessors[accessorIndex];
+  if (!acc || acc.sparse || !bin) return null;
+  const Arr = COMPONENT_ARRAYS[acc.componentType];
+  const size = TYPE_SIZES[acc.type];
+  const view = json.bufferViews && json.bufferViews[acc.bufferView];
+  if (!Arr || !size || !view || (view.buffer || 0) !== 0) return null;
+  const start = bin.byteOffset + (view.byteOffset || 0) + (acc.byteOffset || 0);
+  const stride = view.byteStride || size * Arr.BYTES_PER_ELEMENT;
+  const data = new DataView(bin.buffer);
+  const get = {
+    5120: (o) => data.getInt8(o),
+    5121: (o) => data.getUint8(o),
+    5122: (o) => data.getInt16(o, true),
+    5123: (o) => data.getUint16(o, true),
+    5125: (o) => data.getUint32(o, true),
+    5126: (o) => data.getFloat32(o, true),
+  }[acc.componentType];
+  const out = [];
+  for (let i = 0; i < acc.count; i++) {
+    const tuple = [];
+    for (let k = 0; k < size; k++) tuple.push(get(start + i * stride + k * Arr.BYTES_PER_ELEMENT));
+    out.push(size === 1 ? tuple[0] : tuple);
+  }
+  return out;
+}
+
+/**
+ * The world-space triangles [[a, b, c], ...] of the meshes at and below a node (mode 4 primitives only), read
+ * from the GLB's binary chunk.
+ */
+export function subtreeTriangles(json, bin, nodeIndex, world = worldMatrices(json)) {
+  const triangles = [];
+  const stack = [nodeIndex];
+  const seen = new Set();
+  while (stack.length) {
+    const i = stack.pop();
+    if (seen.has(i)) continue;
+    seen.add(i);
+    const node = json.nodes[i];
+    const mesh = node && Number.isInteger(node.mesh) && json.meshes ? json.meshes[node.mesh] : null;
+    for (const prim of (mesh && mesh.primitives) || []) {
+      if ((prim.mode ?? 4) !== 4) continue;
+      const positions = readAccessor(json, bin, prim.attributes && prim.attributes.POSITION);
+      if (!positions) continue;
+      const indices = Number.isInteger(prim.indices) ? readAccessor(json, bin, prim.indices) : positions.map((_, k) => k);
+      if (!indices) continue;
+      const p = (k) => transformPoint(world[i], positions[k]);
+      for (let t = 0; t + 2 < indices.length; t += 3) triangles.push([p(indices[t]), p(indices[t + 1]), p(indices[t + 2])]);
+    }
+    for (const c of (node && node.children) || []) stack.push(c);
+  }
+  return triangles;
+}
