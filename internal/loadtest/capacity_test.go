@@ -188,3 +188,31 @@ func TestCapacityFileIsWhatTheCostPlannerReads(t *testing.T) {
 		t.Errorf("with nothing held: %v", err)
 	}
 }
+
+func TestParseMetrics(t *testing.T) {
+	text := `# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.
+# TYPE process_cpu_seconds_total counter
+process_cpu_seconds_total 12.5
+process_resident_memory_bytes 4.2e+07
+toncon_build_info{version="v1.2.3"} 1
+toncon_frames_sent_total 1000
+toncon_naf_dropped_total{reason="slow_consumer"} 7
+toncon_naf_dropped_total{reason="not_owner"} 2
+toncon_naf_dropped_total{reason="rate_limited"} 0
+toncon_join_duration_seconds_bucket{le="+Inf"} 3
+`
+	s, err := parseMetrics([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.cpuSeconds != 12.5 || s.residentBytes != 42e6 || s.version != "v1.2.3" || s.framesOut != 1000 || s.nafDroppedSlow != 7 ||
+		s.nafRejected["not_owner"] != 2 || len(s.nafRejected) != 2 {
+		t.Fatalf("%+v", s)
+	}
+	if _, err := parseMetrics([]byte("go_goroutines 5\n")); err == nil {
+		t.Error("metrics without process CPU accepted")
+	}
+	if _, err := parseMetrics([]byte("process_cpu_seconds_total lots\n")); err == nil {
+		t.Error("a bad value accepted")
+	}
+}

@@ -83,8 +83,11 @@ type ServerStats struct {
 	NAFRelayedPerSec   float64 `json:"naf_relayed_per_second"`
 	DroppedSlow        float64 `json:"naf_dropped_slow_consumer"`
 	SlowDisconnects    float64 `json:"slow_consumer_disconnects"`
-	ResidentMB         float64 `json:"resident_mb"`
-	Error              string  `json:"error,omitempty"` // why the figures above are missing
+	// Rejected counts NAF messages the relay's checks dropped during the window, by reason: a load test that
+	// speaks the protocol right has none.
+	Rejected   map[string]float64 `json:"naf_rejected,omitempty"`
+	ResidentMB float64            `json:"resident_mb"`
+	Error      string             `json:"error,omitempty"` // why the figures above are missing
 }
 
 // GeneratorStats say how busy the load generator itself was: near its cores' limit, the delays it measures
@@ -168,6 +171,14 @@ func (r *run) result(before, after sample, drained counters) *Result {
 		s.ResidentMB = round(y.residentBytes/(1<<20), 1)
 		s.DroppedSlow = y.nafDroppedSlow - x.nafDroppedSlow
 		s.SlowDisconnects = y.slowDisconnect - x.slowDisconnect
+		for reason, v := range y.nafRejected {
+			if d := v - x.nafRejected[reason]; d > 0 {
+				if s.Rejected == nil {
+					s.Rejected = map[string]float64{}
+				}
+				s.Rejected[reason] = d
+			}
+		}
 		if secs > 0 {
 			s.CPUPercent = round(100*s.CPUSeconds/secs, 1)
 			s.FramesInPerSecond = round((y.framesIn-x.framesIn)/secs, 1)
@@ -235,6 +246,9 @@ func WriteSummary(w io.Writer, res *Result) {
 	}
 	if m.Unreadable > 0 {
 		notes = append(notes, fmt.Sprintf("%d updates had no readable stamp", m.Unreadable))
+	}
+	for reason, n := range s.Rejected {
+		notes = append(notes, fmt.Sprintf("the server's relay dropped %.0f of the simulated NAF messages (%s)", n, reason))
 	}
 	for _, e := range topErrors(res.Errors, 5) {
 		notes = append(notes, e)

@@ -129,6 +129,7 @@ type serverSample struct {
 	cpuSeconds, residentBytes                  float64
 	framesIn, framesOut, bytesOut              float64
 	nafRelayed, nafDroppedSlow, slowDisconnect float64
+	nafRejected                                map[string]float64 // drops by the relay's checks, by reason
 	version                                    string
 }
 
@@ -148,7 +149,7 @@ func (r *run) scrape(ctx context.Context) (*serverSample, error) {
 
 // parseMetrics picks the samples the load test uses out of the Prometheus text format.
 func parseMetrics(b []byte) (*serverSample, error) {
-	var s serverSample
+	s := serverSample{nafRejected: map[string]float64{}}
 	found := false
 	sc := bufio.NewScanner(strings.NewReader(string(b)))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -171,32 +172,31 @@ func parseMetrics(b []byte) (*serverSample, error) {
 			}
 			continue
 		}
-		var dst *float64
-		switch name {
-		case "process_cpu_seconds_total":
-			dst, found = &s.cpuSeconds, true
-		case "process_resident_memory_bytes":
-			dst = &s.residentBytes
-		case "toncon_frames_received_total":
-			dst = &s.framesIn
-		case "toncon_frames_sent_total":
-			dst = &s.framesOut
-		case "toncon_bytes_sent_total":
-			dst = &s.bytesOut
-		case "toncon_naf_relayed_total":
-			dst = &s.nafRelayed
-		case `toncon_naf_dropped_total{reason="slow_consumer"}`:
-			dst = &s.nafDroppedSlow
-		case "toncon_slow_consumer_disconnects_total":
-			dst = &s.slowDisconnect
-		default:
-			continue
-		}
 		v, err := strconv.ParseFloat(val, 64)
 		if err != nil {
 			return nil, fmt.Errorf("/metrics: bad value in %q", line)
 		}
-		*dst = v
+		const dropped = `toncon_naf_dropped_total{reason="`
+		switch {
+		case name == "process_cpu_seconds_total":
+			s.cpuSeconds, found = v, true
+		case name == "process_resident_memory_bytes":
+			s.residentBytes = v
+		case name == "toncon_frames_received_total":
+			s.framesIn = v
+		case name == "toncon_frames_sent_total":
+			s.framesOut = v
+		case name == "toncon_bytes_sent_total":
+			s.bytesOut = v
+		case name == "toncon_naf_relayed_total":
+			s.nafRelayed = v
+		case name == "toncon_slow_consumer_disconnects_total":
+			s.slowDisconnect = v
+		case name == dropped+`slow_consumer"}`:
+			s.nafDroppedSlow = v
+		case strings.HasPrefix(name, dropped) && strings.HasSuffix(name, `"}`):
+			s.nafRejected[name[len(dropped):len(name)-2]] = v
+		}
 	}
 	if !found {
 		return nil, errors.New("/metrics has no process_cpu_seconds_total: is this a toncon server?")

@@ -131,6 +131,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.nafDropped, hs.NAFDroppedSpawn.Load(), "spawn_denied")
 	counter(c.nafDropped, hs.NAFDroppedFirstSyncInUM.Load(), "first_sync_in_um")
 	counter(c.nafDropped, hs.NAFDroppedInvalid.Load(), "invalid")
+	counter(c.nafDropped, hs.NAFDroppedUnknownEntity.Load(), "unknown_entity")
+	counter(c.nafDropped, hs.NAFDroppedNotOwner.Load(), "not_owner")
 	counter(c.nafDropped, ps.EphemeralDropped.Load(), "slow_consumer")
 	counter(c.chatRelayed, hs.ChatRelayed.Load())
 	counter(c.chatDropped, hs.ChatDropped.Load())
