@@ -15,6 +15,8 @@ export default defineConfig({
       // exports do not list, so they are addressed by file.
       "networked-aframe-dist": resolve(root, "node_modules/networked-aframe/dist/networked-aframe.min.js"),
       "aframe-extras-dist": resolve(root, "node_modules/aframe-extras/dist/aframe-extras.min.js"),
+      // That bundle is UMD and, built as CommonJS, requires "THREE": give it A-Frame's three.js from window.
+      THREE: resolve(root, "src/room/three-global.js"),
     },
   },
   build: {
@@ -22,6 +24,10 @@ export default defineConfig({
     emptyOutDir: true,
     sourcemap: false,
     chunkSizeWarningLimit: 2500,
+    commonjsOptions: {
+      // require("THREE") in aframe-extras' bundle must get three.js itself, not a module namespace around it.
+      requireReturnsDefault: (id) => id.endsWith("/src/room/three-global.js"),
+    },
     rollupOptions: {
       input: {
         home: resolve(root, "index.html"),

@@ -70,7 +70,9 @@ export class HubSession {
     this.presence.onSync(() => this.emit("presence"));
     this.channel.on("message", (m) => this.emit("message", m));
     this.channel.on("hub_refresh", (m) => {
-      if (m && m.hub_id) this.hub = { ...this.hub, ...m };
+      // {hubs: [HUB], session_id (who changed it), stale_fields}
+      const hub = Array.isArray(m?.hubs) ? m.hubs[0] : null;
+      if (hub) this.hub = hub;
       this.emit("hub-refresh", { hub: this.hub, stale: m?.stale_fields || [] });
     });
     this.channel.onClose(() => {

@@ -6,25 +6,25 @@ export const LOOKS = Object.freeze([
   {
     id: "builtin:sky",
     name: "Sky",
-    body: { primitive: "cylinder", radius: 0.22, height: 0.9, color: "#3d7dd8" },
+    body: { primitive: "cylinder", radius: 0.22, height: 1.3, color: "#3d7dd8" },
     head: { primitive: "sphere", radius: 0.17, color: "#f2c79b" },
   },
   {
     id: "builtin:moss",
     name: "Moss",
-    body: { primitive: "box", width: 0.46, height: 0.9, depth: 0.28, color: "#4f9a45" },
+    body: { primitive: "box", width: 0.46, height: 1.3, depth: 0.28, color: "#4f9a45" },
     head: { primitive: "box", width: 0.3, height: 0.3, depth: 0.3, color: "#ead9ad" },
   },
   {
     id: "builtin:ember",
     name: "Ember",
-    body: { primitive: "cone", radiusBottom: 0.3, radiusTop: 0.1, height: 0.95, color: "#d2483f" },
+    body: { primitive: "cone", radiusBottom: 0.3, radiusTop: 0.1, height: 1.35, color: "#d2483f" },
     head: { primitive: "sphere", radius: 0.17, color: "#ffd37a" },
   },
   {
     id: "builtin:dusk",
     name: "Dusk",
-    body: { primitive: "cylinder", radius: 0.24, height: 0.9, segmentsRadial: 6, color: "#7a58b0" },
+    body: { primitive: "cylinder", radius: 0.24, height: 1.3, segmentsRadial: 6, color: "#7a58b0" },
     head: { primitive: "dodecahedron", radius: 0.19, color: "#c6e3f3" },
   },
 ]);

@@ -1,1 +1,0 @@
-import"./modulepreload-polyfill-B5Qt9EMX.js";document.getElementById("app").textContent="Loading the room…";
