@@ -79,10 +79,11 @@ export function launchBrowser({ extraArgs = [] } = {}) {
 
 /**
  * A person: a fresh browser context (own storage, own cookies) with one page, whose console errors and uncaught
- * exceptions are collected in errors as readable strings.
+ * exceptions are collected in errors as readable strings. Other options go to browser.newContext (isMobile,
+ * hasTouch, userAgent...).
  */
-export async function openPerson(browser, name, { viewport = { width: 720, height: 540 } } = {}) {
-  const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
+export async function openPerson(browser, name, { viewport = { width: 720, height: 540 }, ...contextOptions } = {}) {
+  const context = await browser.newContext({ viewport, deviceScaleFactor: 1, ...contextOptions });
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (err) => errors.push(`${name}: uncaught ${err.stack || err.message}`));

@@ -178,7 +178,7 @@ describe("the room in the browser", { timeout: 180000 }, () => {
   });
 });
 
-describe("the room page when things are missing", { timeout: 90000 }, () => {
+describe("the room page on a phone, and when things are missing", { timeout: 90000 }, () => {
   let server;
   let browser;
 
@@ -192,6 +192,29 @@ describe("the room page when things are missing", { timeout: 90000 }, () => {
     await server?.cleanup();
   });
 
+  test("on a phone: the lobby, then a touch joystick to walk, and chat behind a button", { timeout: STEP_MS }, async () => {
+    browser = await launchBrowser();
+    const hub = await createHub(server, "Phone room");
+    const phone = await openPerson(browser, "phone", {
+      viewport: { width: 390, height: 740 },
+      isMobile: true,
+      hasTouch: true,
+      userAgent: "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36",
+    });
+    await phone.page.goto(`${server.url}/${hub.hub_id}`);
+    await until(phone, "the lobby's Enter button", () => window.toncon?.ready);
+    assert.ok(await phone.page.locator("#chat-panel").isHidden(), "on a small screen the chat waits behind its button");
+    await phone.page.tap("#enter-room");
+    await until(phone, "being in the room", () => window.toncon.state === "room");
+    await until(phone, "the touch joystick", () => !!document.querySelector("#joystickLeftZone .nipple"));
+    await phone.page.tap("#chat-toggle");
+    assert.ok(await phone.page.locator("#chat-panel").isVisible());
+    await screenshot(phone, "07-phone-room-chat");
+    assertNoErrors(phone);
+    await browser.close();
+    browser = null;
+  });
+
   test("a room that does not exist says so and links home", { timeout: STEP_MS }, async () => {
     browser = await launchBrowser();
     const eve = await openPerson(browser, "eve");
@@ -200,7 +223,7 @@ describe("the room page when things are missing", { timeout: 90000 }, () => {
     assert.equal(title, "This room does not exist");
     assert.ok(await eve.page.locator("#lobby").isHidden());
     assert.equal(await eve.page.locator("#fatal a").getAttribute("href"), "/");
-    await screenshot(eve, "07-not-found");
+    await screenshot(eve, "08-not-found");
     assertNoErrors(eve);
     await browser.close();
     browser = null;
@@ -218,7 +241,7 @@ describe("the room page when things are missing", { timeout: 90000 }, () => {
     await kim.page.fill("#chat-input", "Can anyone hear me?");
     await kim.page.press("#chat-input", "Enter");
     await until(kim, "the chat line", () => document.querySelector("#chat-log li.chat .body")?.textContent === "Can anyone hear me?");
-    await screenshot(kim, "08-no-webgl");
+    await screenshot(kim, "09-no-webgl");
     assertNoErrors(kim);
   });
 });
