@@ -21,6 +21,7 @@ const (
 	PermsKeyFile       = "perms.key.pem"
 	PermsPublicKeyFile = "perms.pub.pem"
 	SessionKeyFile     = "session.key"
+	AccountKeyFile     = "account.key"
 )
 
 const (
@@ -35,21 +36,23 @@ var generatePermsKey = func() (*rsa.PrivateKey, error) {
 }
 
 // Keys holds the server's signing material, kept in the data folder's keys/ directory: the RSA private key that
-// signs perms tokens (RS512) and the HMAC secret that signs session tokens (HS512). A Keys is immutable and safe
-// for concurrent use.
+// signs perms tokens (RS512), the HMAC secret that signs session tokens (HS512) and the HMAC secret that signs
+// account tokens (HS512). Session and account tokens have separate secrets so that neither can ever pass for the
+// other, whatever their claims say. A Keys is immutable and safe for concurrent use.
 type Keys struct {
 	perms       *rsa.PrivateKey
 	permsPubPEM []byte
 	session     []byte
+	account     []byte
 }
 
 // newKeys builds Keys from loaded or generated material.
-func newKeys(perms *rsa.PrivateKey, session []byte) (*Keys, error) {
+func newKeys(perms *rsa.PrivateKey, session, account []byte) (*Keys, error) {
 	pubPEM, err := encodePublicKeyPEM(&perms.PublicKey)
 	if err != nil {
 		return nil, err
 	}
-	return &Keys{perms: perms, permsPubPEM: pubPEM, session: bytes.Clone(session)}, nil
+	return &Keys{perms: perms, permsPubPEM: pubPEM, session: bytes.Clone(session), account: bytes.Clone(account)}, nil
 }
 
 // LoadOrCreateKeys loads the keys kept in dir (the data folder's keys/ directory), creating dir (0700) and any
@@ -58,6 +61,7 @@ func newKeys(perms *rsa.PrivateKey, session []byte) (*Keys, error) {
 //	perms.key.pem  RSA 2048 private key, PKCS#8 PEM (PKCS#1 is accepted too), 0600
 //	perms.pub.pem  its public key, PKIX PEM, 0644: give this file to media nodes (--perms-public-key)
 //	session.key    32 random bytes, 0600
+//	account.key    32 random bytes, 0600 (deleting it signs every account out)
 //
 // created reports whether anything was written. A file that exists but cannot be read or parsed is an error that
 // names the file: the keys are never silently regenerated, because that would invalidate every token already
@@ -75,6 +79,7 @@ func LoadOrCreateKeys(dir string) (k *Keys, created bool, err error) {
 	privPath := filepath.Join(dir, PermsKeyFile)
 	pubPath := filepath.Join(dir, PermsPublicKeyFile)
 	sessPath := filepath.Join(dir, SessionKeyFile)
+	accountPath := filepath.Join(dir, AccountKeyFile)
 
 	priv, err := loadPermsPrivateKey(privPath)
 	switch {
@@ -100,22 +105,18 @@ func LoadOrCreateKeys(dir string) (k *Keys, created bool, err error) {
 		return nil, false, err
 	}
 
-	session, err := loadSessionKey(sessPath)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		session = make([]byte, sessionKeySize)
-		if _, err := rand.Read(session); err != nil {
-			return nil, false, fmt.Errorf("generate session key: %w", err)
-		}
-		if err := writeFileAtomic(sessPath, session, 0o600); err != nil {
-			return nil, false, err
-		}
-		created = true
-	case err != nil:
+	session, made, err := loadOrCreateSecret(sessPath, "session key", "sign everyone's sessions out")
+	if err != nil {
 		return nil, false, err
 	}
+	created = created || made
+	account, made, err := loadOrCreateSecret(accountPath, "account key", "sign every account out")
+	if err != nil {
+		return nil, false, err
+	}
+	created = created || made
 
-	k, err = newKeys(priv, session)
+	k, err = newKeys(priv, session, account)
 	if err != nil {
 		return nil, false, err
 	}
@@ -209,19 +210,28 @@ func loadPermsPrivateKey(path string) (*rsa.PrivateKey, error) {
 	return priv, nil
 }
 
-func loadSessionKey(path string) ([]byte, error) {
+// loadOrCreateSecret reads a 32-byte HMAC secret from path, or makes and writes one when the file is missing.
+// what names the secret in errors; consequence says what deleting the file does.
+func loadOrCreateSecret(path, what, consequence string) (secret []byte, created bool, err error) {
 	b, err := os.ReadFile(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, err
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		b = make([]byte, sessionKeySize)
+		if _, err := rand.Read(b); err != nil {
+			return nil, false, fmt.Errorf("generate %s: %w", what, err)
 		}
-		return nil, fmt.Errorf("read session key: %w", err)
+		if err := writeFileAtomic(path, b, 0o600); err != nil {
+			return nil, false, err
+		}
+		return b, true, nil
+	case err != nil:
+		return nil, false, fmt.Errorf("read %s: %w", what, err)
 	}
 	if len(b) != sessionKeySize {
-		return nil, fmt.Errorf("%s: want %d bytes, found %d: the file is damaged; restore it from a backup, or "+
-			"delete it to sign everyone's sessions out", path, sessionKeySize, len(b))
+		return nil, false, fmt.Errorf("%s: want %d bytes, found %d: the file is damaged; restore it from a backup, or "+
+			"delete it to %s", path, sessionKeySize, len(b), consequence)
 	}
-	return b, nil
+	return b, false, nil
 }
 
 // readPEM reads the single PEM block in path. A missing file is returned as is so that callers can test for

@@ -52,7 +52,8 @@ func testRSAKey(t testing.TB, i int) *rsa.PrivateKey {
 // testKeys returns Keys made from shared test key i and a fixed session secret derived from i.
 func testKeys(t testing.TB, i int) *Keys {
 	t.Helper()
-	k, err := newKeys(testRSAKey(t, i), bytes.Repeat([]byte{byte('a' + i)}, sessionKeySize))
+	k, err := newKeys(testRSAKey(t, i), bytes.Repeat([]byte{byte('a' + i)}, sessionKeySize),
+		bytes.Repeat([]byte{byte('A' + i)}, sessionKeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,6 +83,7 @@ func TestLoadOrCreateKeysCreatesThenReuses(t *testing.T) {
 		{filepath.Join(dir, PermsKeyFile), 0o600},
 		{filepath.Join(dir, PermsPublicKeyFile), 0o644},
 		{filepath.Join(dir, SessionKeyFile), 0o600},
+		{filepath.Join(dir, AccountKeyFile), 0o600},
 	} {
 		fi, err := os.Stat(tc.path)
 		if err != nil {
@@ -97,8 +99,11 @@ func TestLoadOrCreateKeysCreatesThenReuses(t *testing.T) {
 	if n := k1.PermsPublicKey().N.BitLen(); n != 2048 {
 		t.Errorf("perms key is %d bits, want 2048", n)
 	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 3 {
-		t.Errorf("keys folder holds %d entries, want 3 (no temporary files left)", len(entries))
+	if fi, _ := os.Stat(filepath.Join(dir, AccountKeyFile)); fi.Size() != sessionKeySize {
+		t.Errorf("account.key is %d bytes, want %d", fi.Size(), sessionKeySize)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 4 {
+		t.Errorf("keys folder holds %d entries, want 4 (no temporary files left)", len(entries))
 	}
 
 	pemFile, err := os.ReadFile(filepath.Join(dir, PermsPublicKeyFile))
@@ -133,6 +138,13 @@ func TestLoadOrCreateKeysCreatesThenReuses(t *testing.T) {
 	}
 	if _, err := k2.VerifySession(tok, now); err != nil {
 		t.Errorf("session token from the first load does not verify with the second: %v", err)
+	}
+	acct, err := k1.MintAccountToken(7, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := k2.VerifyAccountToken(acct, now); err != nil {
+		t.Errorf("account token from the first load does not verify with the second: %v", err)
 	}
 	perms, err := k1.MintPerms(PermsClaims{HubID: "h", Perms: map[string]bool{"join_hub": true}}, now)
 	if err != nil {
@@ -244,6 +256,8 @@ func TestLoadOrCreateKeysRefusesDamagedFiles(t *testing.T) {
 		{"session key short", SessionKeyFile, make([]byte, 31), "want 32 bytes, found 31"},
 		{"session key long", SessionKeyFile, make([]byte, 64), "want 32 bytes, found 64"},
 		{"session key empty", SessionKeyFile, nil, "want 32 bytes, found 0"},
+		{"account key short", AccountKeyFile, make([]byte, 31), "sign every account out"},
+		{"account key empty", AccountKeyFile, nil, "want 32 bytes, found 0"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -302,7 +316,7 @@ func TestLoadOrCreateKeysUnreadableFile(t *testing.T) {
 	if _, _, err := LoadOrCreateKeys(dir); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{PermsKeyFile, PermsPublicKeyFile, SessionKeyFile} {
+	for _, name := range []string{PermsKeyFile, PermsPublicKeyFile, SessionKeyFile, AccountKeyFile} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(dir, name)
 			if err := os.Chmod(path, 0); err != nil {
