@@ -115,7 +115,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // UpgradeHTTP has answered with the reason
 	}
-	sock := &Socket{id: id, assigns: assigns, server: s, conn: conn, br: rw.Reader,
+	sock := &Socket{id: id, assigns: assigns, remoteAddr: r.RemoteAddr, server: s, conn: conn, br: rw.Reader,
 		queue: newOutQueue(s.cfg.QueueLen), channels: map[string]*Channel{},
 		closing: make(chan struct{}), readerDone: make(chan struct{}), writerDone: make(chan struct{})}
 	s.socketsMu.Lock()

@@ -24,12 +24,13 @@ const (
 
 // Socket is one WebSocket connection speaking Phoenix Channels v2.
 type Socket struct {
-	id      string
-	assigns any
-	server  *Server
-	conn    net.Conn
-	br      *bufio.Reader
-	queue   *outQueue
+	id         string
+	assigns    any
+	remoteAddr string // the HTTP request's RemoteAddr ("host:port"); "" for local sockets
+	server     *Server
+	conn       net.Conn
+	br         *bufio.Reader
+	queue      *outQueue
 
 	// channels is touched only by the reader goroutine.
 	channels map[string]*Channel
@@ -50,6 +51,10 @@ func (s *Socket) ID() string { return s.id }
 
 // Assigns is what the Connector returned for this socket.
 func (s *Socket) Assigns() any { return s.assigns }
+
+// RemoteAddr is the address the socket's HTTP request came from ("host:port", as http.Request.RemoteAddr), for
+// per-address rate limits; "" for local sockets.
+func (s *Socket) RemoteAddr() string { return s.remoteAddr }
 
 // Close starts closing the socket with a close frame carrying code and reason. Safe from any goroutine.
 func (s *Socket) Close(code ws.StatusCode, reason string) {
