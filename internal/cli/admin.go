@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"toncon/internal/auth"
 	"toncon/internal/store"
 	"toncon/internal/store/sqlite"
 )
@@ -24,6 +25,9 @@ Commands:
   set KEY VALUE                 change a site setting
   get [KEY]                     print one setting, or all of them
   usage                         this month's metered usage and estimated spend
+  create-admin EMAIL            make the account for EMAIL an admin, creating it if needed
+  disable-account EMAIL         the account can do nothing: its tokens stop working and it cannot sign in
+  enable-account EMAIL          undo disable-account (the person signs in again)
 
 Every command takes --data (env TONCON_DATA, default ./data).
 Settings: ` + "%s" + `
@@ -39,7 +43,7 @@ func runAdmin(ctx context.Context, args []string, env Env) int {
 	}
 	sub, rest := args[0], args[1:]
 	var positional []string
-	if sub == "offline" || sub == "set" || sub == "get" {
+	if sub == "offline" || sub == "set" || sub == "get" || strings.HasSuffix(sub, "-admin") || strings.HasSuffix(sub, "-account") {
 		// Positional words come first (offline on, set KEY VALUE), flags after.
 		for len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
 			positional, rest = append(positional, rest[0]), rest[1:]
@@ -137,6 +141,11 @@ func runAdmin(ctx context.Context, args []string, env Env) int {
 			fmt.Fprintln(env.Stdout)
 			return nil
 		}
+	case "create-admin", "disable-account", "enable-account":
+		if len(positional) != 1 {
+			return usageErr("give one email address: toncon admin %s ada@example.org", sub)
+		}
+		do = accountCommand(sub, positional[0], env)
 	default:
 		fmt.Fprintf(env.Stderr, "toncon admin: unknown command %q\n\n", sub)
 		fmt.Fprintf(env.Stderr, adminUsage, strings.Join(store.SiteSettingKeys, ", "))
@@ -162,4 +171,60 @@ func runAdmin(ctx context.Context, args []string, env Env) int {
 		return exitError
 	}
 	return exitOK
+}
+
+// accountCommand is create-admin, disable-account or enable-account for email.
+func accountCommand(sub, email string, env Env) func(context.Context, store.Store) error {
+	return func(ctx context.Context, s store.Store) error {
+		if sub == "create-admin" {
+			a, created, _, err := s.FindOrCreateAccount(ctx, email)
+			if err != nil {
+				return err
+			}
+			was := "already an admin"
+			if !a.IsAdmin {
+				yes := true
+				if a, err = s.UpdateAccount(ctx, a.ID, store.AccountUpdate{IsAdmin: &yes}); err != nil {
+					return err
+				}
+				was = "made admin"
+			}
+			if created {
+				was = "new account"
+			}
+			fmt.Fprintf(env.Stdout, "%s is an admin (account %d, %s); they sign in with that address\n", a.Email, a.ID, was)
+			if a.State == store.AccountDisabled {
+				fmt.Fprintf(env.Stdout, "note: the account is disabled; enable it with toncon admin enable-account %s\n", a.Email)
+			}
+			return nil
+		}
+		a, err := s.AccountByEmail(ctx, email)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no account has the address %s (accounts are made when someone first signs in)", email)
+		}
+		if err != nil {
+			return err
+		}
+		if sub == "enable-account" {
+			on := store.AccountEnabled
+			if _, err := s.UpdateAccount(ctx, a.ID, store.AccountUpdate{State: &on}); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "%s is enabled; they sign in again to use it\n", a.Email)
+			return nil
+		}
+		off := store.AccountDisabled
+		if _, err := s.UpdateAccount(ctx, a.ID, store.AccountUpdate{State: &off}); err != nil {
+			return err
+		}
+		// Revoke its tokens too, so enabling it later does not bring old (possibly stolen) tokens back.
+		if err := auth.SignOutEverywhere(ctx, s, a.ID, time.Now()); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "%s is disabled: its tokens no longer work and it cannot sign in\n", a.Email)
+		if a.IsAdmin {
+			fmt.Fprintln(env.Stdout, "note: it is an admin; it keeps that flag but can do nothing while disabled")
+		}
+		return nil
+	}
 }

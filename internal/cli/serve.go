@@ -32,6 +32,8 @@ func runServe(ctx context.Context, args []string, env Env) int {
 	fs.Int(&maxFrame, "max-frame-bytes", 64<<10, "largest WebSocket message accepted; bigger ones close the socket")
 	fs.Bool(&cfg.Pprof, "pprof", false, "serve Go profiles under /debug/pprof/ for profiling a load test; leave off in production")
 	fs.String(&capacityFile, "capacity", "", "capacity file from toncon loadtest capacity, offered on the /cost planner page")
+	fs.String(&cfg.SMTPURL, "smtp-url", "", "mail server for sign-in links: smtp://user:pass@host:587 (STARTTLS), smtps://user:pass@host:465, or smtp+insecure://127.0.0.1:port (loopback only); empty writes the links to the log")
+	fs.String(&cfg.SMTPFrom, "smtp-from", "", "sender of sign-in mail, e.g. 'Events <noreply@example.org>' (default noreply@ the public URL's host)")
 	fs.String(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.String(&logFormat, "log-format", "text", "text or json")
 	if code, stop := parseFlags(fs, args, env); stop {

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"errors"
 	"html/template"
 	"io/fs"
 	"mime"
@@ -25,6 +26,7 @@ type webApp struct {
 	home    []byte
 	room    []byte
 	cost    []byte
+	verify  []byte
 }
 
 func init() {
@@ -50,7 +52,14 @@ func newWebApp(offline gate) (*webApp, error) {
 	if err != nil {
 		return nil, err
 	}
+	verify, err := fs.ReadFile(dist, "verify.html")
+	if errors.Is(err, fs.ErrNotExist) {
+		verify = verifyNotBuilt // a build of web/dist from before the sign-in page
+	} else if err != nil {
+		return nil, err
+	}
 	return &webApp{
+		verify:  verify,
 		cost:    cost,
 		offline: offline,
 		dist:    dist,
@@ -72,6 +81,10 @@ func (a *webApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case (p == "/" || isRoomPath(p)) && a.showOffline(w, r):
 	case p == "/":
 		a.page(w, r, "index.html", a.home)
+	case p == "/verify":
+		// The sign-in link's page: its URL holds a one-time token, which must not leak to other sites.
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		a.page(w, r, "verify.html", a.verify)
 	case p == "/cost":
 		// The planner stays reachable offline: it is how an operator decides when to come back.
 		a.page(w, r, "cost.html", a.cost)
@@ -120,6 +133,14 @@ var offlinePage = template.Must(template.New("offline").Parse(`<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem}</style>
 </head><body><h1>This server is offline</h1><p>{{.}}</p><p>Please come back later.</p></body></html>`))
+
+var verifyNotBuilt = []byte(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign-in page missing</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem}</style>
+</head><body><h1>The sign-in page is missing</h1><p>This toncon was built without its sign-in page, so the link
+cannot be completed here. Whoever runs this server can fix it by rebuilding the web apps (<code>make web</code>)
+and then toncon.</p></body></html>`)
 
 // isRoomPath matches /<hub_sid> and /<hub_sid>/<slug>.
 func isRoomPath(p string) bool {

@@ -37,6 +37,9 @@ type Config struct {
 	TLS       bool     // serve HTTPS with the data folder's self-signed certificate; false behind a TLS-terminating proxy
 	TLSHosts  []string // extra names and addresses for the self-signed certificate
 	PublicURL string   // the URL people use, when it is not https://localhost:<port>
+	// SMTPURL is where sign-in mail goes (smtp://user:pass@host:587, smtps://..., smtp+insecure://127.0.0.1:port);
+	// "" writes sign-in links to the log. SMTPFrom is the sender; default toncon <noreply@public host>.
+	SMTPURL, SMTPFrom string
 
 	Socket phx.Config // socket limits and timeouts
 	// Capacity is measured capacity (toncon loadtest capacity) for the /cost planner; nil uses the seed's charts.
@@ -57,6 +60,7 @@ type Server struct {
 	store     store.Store
 	phx       *phx.Server
 	hubs      *hub.Service
+	signIn    *auth.SignIn
 	http      *http.Server
 	listener  net.Listener
 	publicURL *url.URL
@@ -117,11 +121,25 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	mailer, err := newMailer(cfg, s.publicURL, log.With("part", "mail"))
+	if err != nil {
+		return nil, err
+	}
+	if s.signIn, err = auth.NewSignIn(auth.SignInConfig{Keys: keys, Store: s.store, Mailer: mailer,
+		PublicURL: s.publicURL, Log: log.With("part", "signin")}); err != nil {
+		return nil, err
+	}
 	connect := func(r *http.Request) (string, any, error) {
 		s.ops.Activity()
 		return s.hubs.Connect(r)
 	}
-	s.phx = phx.NewServer(cfg.Socket, s.hubs.Route, connect, log.With("part", "socket"))
+	route := func(sock *phx.Socket, topic string) phx.Handler {
+		if h := s.signIn.Route(sock, topic); h != nil {
+			return h
+		}
+		return s.hubs.Route(sock, topic)
+	}
+	s.phx = phx.NewServer(cfg.Socket, route, connect, log.With("part", "socket"))
 	sockets = s.phx
 	s.ops.OnChange(func(st ops.Status) {
 		if st.Offline {
@@ -196,7 +214,11 @@ func (s *Server) routes() http.Handler {
 	a := api.New(api.Config{Store: s.store, Hubs: s.hubs, PublicURL: s.publicURL, Log: s.log.With("part", "api"), Ops: s.ops, Capacity: s.cfg.Capacity})
 	mux.Handle("/api/", a)
 	mux.Handle("/health", a)
-	mux.Handle("/socket/websocket", s.phx)
+	if s.cfg.TLS {
+		mux.Handle("/socket/websocket", s.phx)
+	} else {
+		mux.Handle("/socket/websocket", forwardedFor(s.phx)) // behind a proxy: see forwardedFor
+	}
 	metrics.Mount(mux, metrics.Sources{Sockets: s.phx, Hubs: s.hubs}, s.cfg.Pprof)
 	mux.Handle("/", s.web)
 	return mux
@@ -235,6 +257,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if err := s.phx.Shutdown(shutCtx); err != nil {
 		s.log.Warn("closing sockets", "err", err)
 	}
+	s.signIn.Close() // sign-in mail still being sent is abandoned
 	if err := s.http.Shutdown(shutCtx); err != nil {
 		s.log.Warn("closing HTTP connections", "err", err)
 	}
