@@ -33,6 +33,7 @@ export default defineConfig({
         home: resolve(root, "index.html"),
         hub: resolve(root, "hub.html"),
         cost: resolve(root, "cost.html"),
+        verify: resolve(root, "verify.html"),
       },
     },
   },
