@@ -152,6 +152,7 @@ export function registerAvatarComponents(AFRAME, roster) {
 
     init() {
       this.position = new THREE.Vector3();
+      this.rigPosition = new THREE.Vector3();
       this.quaternion = new THREE.Quaternion();
       this.euler = new THREE.Euler(0, 0, 0, "YXZ");
       this.head = this.el.querySelector(".head");
@@ -160,7 +161,11 @@ export function registerAvatarComponents(AFRAME, roster) {
     tick() {
       const { rig, camera } = this.data;
       if (!rig || !camera) return;
-      rig.object3D.getWorldPosition(this.position);
+      // Feet under the head: in VR the headset moves about inside the rig (room scale), on a screen it sits
+      // straight above the rig's origin.
+      rig.object3D.getWorldPosition(this.rigPosition);
+      camera.object3D.getWorldPosition(this.position);
+      this.position.y = this.rigPosition.y;
       camera.object3D.getWorldQuaternion(this.quaternion);
       this.euler.setFromQuaternion(this.quaternion, "YXZ");
       this.el.object3D.position.copy(this.position);

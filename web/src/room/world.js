@@ -39,6 +39,9 @@ export async function createWorld({ container, hub, roster, modelUrl, timings, o
     });
   }
   const Adapter = registerHubAdapter(NAF, hub);
+  // Others' avatars move smoothly between the 15 updates a second NAF sends (its interpolation buffer).
+  NAF.options.useLerp = true;
+  NAF.options.updateRate = 15;
 
   const touch = "ontouchstart" in window || navigator.maxTouchPoints > 0;
   const controls = ["gamepad", "trackpad", "keyboard", ...(touch ? ["nipple"] : [])];
