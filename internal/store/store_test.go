@@ -136,3 +136,25 @@ func TestNormalizeEmail(t *testing.T) {
 		}
 	}
 }
+
+// Email addresses come from anyone who types into the sign-in form.
+func FuzzNormalizeEmail(f *testing.F) {
+	for _, s := range []string{"ada@example.org", " Ada@Example.ORG ", "Ada <ada@example.org>", `"a@b"@c.d`, "a@b@c", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := NormalizeEmail(s)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("NormalizeEmail(%q): error %v does not match ErrInvalid", s, err)
+			}
+			return
+		}
+		if len(got) > MaxEmailLen || strings.Count(got, "@") != 1 || got != strings.ToLower(got) || got != strings.TrimSpace(got) {
+			t.Errorf("NormalizeEmail(%q) = %q: not a normalised address", s, got)
+		}
+		if again, err := NormalizeEmail(got); err != nil || again != got {
+			t.Errorf("NormalizeEmail is not idempotent on %q: %q, %v", got, again, err)
+		}
+	})
+}
