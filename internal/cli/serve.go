@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"time"
 
@@ -34,6 +36,13 @@ func runServe(ctx context.Context, args []string, env Env) int {
 	fs.String(&capacityFile, "capacity", "", "capacity file from toncon loadtest capacity, offered on the /cost planner page")
 	fs.String(&cfg.SMTPURL, "smtp-url", "", "mail server for sign-in links: smtp://user:pass@host:587 (STARTTLS), smtps://user:pass@host:465, or smtp+insecure://127.0.0.1:port (loopback only); empty writes the links to the log")
 	fs.String(&cfg.SMTPFrom, "smtp-from", "", "sender of sign-in mail, e.g. 'Events <noreply@example.org>' (default noreply@ the public URL's host)")
+	fs.String(&cfg.Role, "role", "all", "all: rooms, API, web apps and media in one process; app: all but media (needs --media-url); media: the SFU alone (needs --perms-public-key)")
+	fs.String(&cfg.MediaURL, "media-url", "", "role app: the media node's URL (e.g. https://media.example.org:4000); get_host answers with it")
+	fs.String(&cfg.PermsPublicKey, "perms-public-key", "", "role media: the app's keys/perms.pub.pem, which checks who may join")
+	fs.Int(&cfg.Media.UDPPort, "media-udp-port", 4443, "the one UDP port all voice and video use (open it in the firewall); 0 picks a free one, as does leaving it unset with an --addr port of 0")
+	fs.Int(&cfg.Media.TCPPort, "media-tcp-port", 4443, "TCP port for media when UDP is blocked (ICE-TCP); 0 picks a free one, -1 turns it off")
+	fs.String(&cfg.Media.ListenIP, "media-listen-ip", "", "address media listens on (default: all); the seed's MEDIASOUP_LISTEN_IP")
+	fs.String(&cfg.Media.AnnouncedIP, "media-announced-ip", "", "public address to announce for media behind 1:1 NAT (e.g. a cloud VM's public IP); the seed's MEDIASOUP_ANNOUNCED_IP")
 	fs.String(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.String(&logFormat, "log-format", "text", "text or json")
 	if code, stop := parseFlags(fs, args, env); stop {
@@ -66,6 +75,18 @@ func runServe(ctx context.Context, args []string, env Env) int {
 	}
 	cfg.Notes = env.Stderr
 	cfg.Socket = phx.Config{IdleTimeout: idle, MaxFrameBytes: int64(maxFrame)}
+	if _, port, err := net.SplitHostPort(cfg.Addr); err == nil && port == "0" {
+		// A server on a free port (tests, trials) takes free media ports too, unless told otherwise, so that
+		// several can run side by side.
+		for _, f := range []struct {
+			name string
+			port *int
+		}{{"media-udp-port", &cfg.Media.UDPPort}, {"media-tcp-port", &cfg.Media.TCPPort}} {
+			if !flagGiven(fs, env, f.name) {
+				*f.port = 0
+			}
+		}
+	}
 	srv, err := server.New(ctx, cfg)
 	if err != nil {
 		log.Error("cannot start", "err", err)
@@ -76,6 +97,14 @@ func runServe(ctx context.Context, args []string, env Env) int {
 		return exitError
 	}
 	return exitOK
+}
+
+// flagGiven says whether a flag was set on the command line or through its environment variable.
+func flagGiven(fs *flagSet, env Env, name string) bool {
+	given := false
+	fs.fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	_, inEnv := env.Lookup(envName(name))
+	return given || inEnv
 }
 
 func newLogger(env Env, level, format string) (*slog.Logger, error) {

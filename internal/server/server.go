@@ -20,6 +20,7 @@ import (
 	"toncon/internal/cost"
 	"toncon/internal/datadir"
 	"toncon/internal/hub"
+	"toncon/internal/media"
 	"toncon/internal/metrics"
 	"toncon/internal/ops"
 	"toncon/internal/phx"
@@ -47,7 +48,15 @@ type Config struct {
 	// OpsTick is how often the usage meter samples and checks budget and idle; default 15 s (tests shorten it).
 	OpsTick time.Duration
 	Pprof   bool // serve Go profiles under /debug/pprof/ (serve --pprof); off by default
-	Log     *slog.Logger
+
+	// Role is what this process runs: RoleAll (the default: rooms, API, web apps and media), RoleApp (all but
+	// media; get_host answers MediaURL) or RoleMedia (the SFU alone: no database, no rooms).
+	Role           string
+	Media          media.Config // media ports and addresses (roles all and media); the server fills in the rest
+	MediaURL       string       // role app: the separate media node's URL, e.g. https://media.example.org:4000
+	PermsPublicKey string       // role media: the app's keys/perms.pub.pem, which checks perms tokens
+
+	Log *slog.Logger
 	// Notes receives text meant for the person who started the server, such as how to trust the certificate.
 	Notes io.Writer
 }
@@ -66,6 +75,7 @@ type Server struct {
 	publicURL *url.URL
 	web       *webApp
 	ops       *ops.Ops
+	media     *media.SFU // nil in role app
 }
 
 // New opens the data folder and everything in it, and starts listening. Nothing is served until Serve.
@@ -80,6 +90,15 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 			s.closeResources()
 		}
 	}()
+	if err := checkRole(cfg); err != nil {
+		return nil, err
+	}
+	if cfg.Role == RoleMedia {
+		if err := s.newMediaNode(); err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
 	if s.dir, err = datadir.Open(cfg.DataDir); err != nil {
 		return nil, err
 	}
@@ -117,7 +136,11 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	var sockets *phx.Server // set below; the meter reads it only once Run starts
 	s.ops = ops.New(ops.Config{Store: s.store, Pause: paused.Pause, Log: log.With("part", "ops"), Tick: cfg.OpsTick,
 		Connected: func() int { return int(sockets.Stats().SocketsOpen.Load()) }})
-	s.hubs, err = hub.New(hub.Config{Store: s.store, Keys: keys, PublicURL: s.publicURL, Log: log.With("part", "hub"), Gate: s.ops.Offline})
+	hubMedia, err := s.startMedia(keys)
+	if err != nil {
+		return nil, err
+	}
+	s.hubs, err = hub.New(hub.Config{Store: s.store, Keys: keys, PublicURL: s.publicURL, Log: log.With("part", "hub"), Gate: s.ops.Offline, Media: hubMedia})
 	if err != nil {
 		return nil, err
 	}
@@ -219,6 +242,7 @@ func (s *Server) routes() http.Handler {
 	} else {
 		mux.Handle("/socket/websocket", forwardedFor(s.phx)) // behind a proxy: see forwardedFor
 	}
+	s.mountMedia(mux)
 	metrics.Mount(mux, metrics.Sources{Sockets: s.phx, Hubs: s.hubs}, s.cfg.Pprof)
 	mux.Handle("/", s.web)
 	return mux
@@ -239,6 +263,9 @@ func (s *Server) Sockets() *phx.Server { return s.phx }
 // Serve serves until ctx ends, then shuts down gracefully: sockets get close frames, requests in flight finish,
 // and the database is closed cleanly.
 func (s *Server) Serve(ctx context.Context) error {
+	if s.cfg.Role == RoleMedia {
+		return s.serveMediaNode(ctx)
+	}
 	s.log.Info("toncon is serving", "version", version.String(), "url", s.publicURL.String(),
 		"socket", s.socketURL(), "data", s.cfg.DataDir)
 	errc := make(chan error, 1)
@@ -257,6 +284,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if err := s.phx.Shutdown(shutCtx); err != nil {
 		s.log.Warn("closing sockets", "err", err)
 	}
+	s.closeMedia(shutCtx)
 	s.signIn.Close() // sign-in mail still being sent is abandoned
 	if err := s.http.Shutdown(shutCtx); err != nil {
 		s.log.Warn("closing HTTP connections", "err", err)
@@ -280,6 +308,7 @@ func (s *Server) socketURL() string {
 
 // closeResources releases what New opened, in reverse order.
 func (s *Server) closeResources() {
+	s.closeMedia(context.Background())
 	if s.listener != nil {
 		s.listener.Close()
 	}
