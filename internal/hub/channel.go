@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -47,6 +48,7 @@ type channel struct {
 	profile    json.RawMessage
 	context    map[string]any
 	roles      Roles
+	account    store.AccountID // 0 when anonymous
 	typing     bool
 	handRaised bool
 	muted      bool
@@ -151,13 +153,32 @@ func (c *channel) prepareJoin(payload []byte) error {
 	if left := c.svc.banned(c.sid, c.sessionID); left > 0 {
 		return refuse("join_denied", fmt.Sprintf("a moderator removed you from this room; you can come back in %d minutes", int(math.Ceil(left.Minutes()))))
 	}
+	if p.AuthToken != nil && *p.AuthToken != "" {
+		a, roles, err := c.svc.authenticate(ctx, h, *p.AuthToken)
+		if err != nil {
+			reason, message := signInRefusal(err)
+			if reason == "internal_error" {
+				return fmt.Errorf("authenticate join: %w", err)
+			}
+			return refuse(reason, message)
+		}
+		c.account, c.roles = a.ID, roles
+	}
 	switch {
-	case h.EntryMode == store.EntryDeny:
+	case h.EntryMode == store.EntryDeny && !c.roles.Admin:
 		return refuse("closed", "Hub no longer accessible")
 	case settings.RequireAccountForJoin && !c.roles.SignedIn:
 		return refuse("join_denied", "this server requires an account to join rooms: sign in first")
 	case h.EntryMode == store.EntryInvite && !Permissions(h, c.roles)["update_hub"]:
-		return refuse("join_denied", "this room is invite only: ask an owner for an invite link")
+		valid := false
+		if p.HubInviteID != nil && *p.HubInviteID != "" {
+			if valid, err = c.svc.cfg.Store.ValidHubInvite(ctx, c.sid, *p.HubInviteID); err != nil {
+				return fmt.Errorf("check invite: %w", err)
+			}
+		}
+		if !valid {
+			return refuse("join_denied", "this room is invite only: ask an owner for an invite link")
+		}
 	}
 	c.room = c.svc.acquire(h, c)
 	return nil
@@ -217,7 +238,13 @@ func cleanContext(m map[string]any) map[string]any {
 }
 
 func (c *channel) permsToken(h store.Hub) (string, error) {
-	tok, err := c.svc.cfg.Keys.MintPerms(auth.PermsClaims{HubID: string(h.SID), Perms: Permissions(h, c.roles)}, c.svc.cfg.Now())
+	c.pmu.Lock()
+	claims := auth.PermsClaims{HubID: string(h.SID), Perms: Permissions(h, c.roles)}
+	if c.account != 0 {
+		claims.AccountID = strconv.FormatInt(int64(c.account), 10)
+	}
+	c.pmu.Unlock()
+	tok, err := c.svc.cfg.Keys.MintPerms(claims, c.svc.cfg.Now())
 	if err != nil {
 		return "", fmt.Errorf("mint perms token: %w", err)
 	}
@@ -298,6 +325,10 @@ func (c *channel) HandleIn(pc *phx.Channel, m *phx.Message) {
 	case "events:raise_hand", "events:lower_hand":
 		c.setPresence(func() { c.handRaised = m.Event == "events:raise_hand" })
 	case "refresh_perms_token":
+		if c.account != 0 && !c.accountStillEnabled() {
+			pc.Reply(m, false, map[string]string{"reason": "account_disabled", "message": "this account is disabled"})
+			return
+		}
 		tok, err := c.permsToken(c.room.hubRecord())
 		if err != nil {
 			pc.Reply(m, false, map[string]string{"reason": "internal_error", "message": "could not sign a token"})
@@ -322,7 +353,17 @@ func (c *channel) HandleIn(pc *phx.Channel, m *phx.Message) {
 		c.handleUpdateHub(m)
 	case "close_hub":
 		c.handleCloseHub(m)
-	case "add_owner", "remove_owner", "update_scene", "fetch_invite", "revoke_invite", "pin", "unpin", "sign_in", "sign_out":
+	case "sign_in":
+		c.handleSignIn(m)
+	case "sign_out":
+		c.handleSignOut(m)
+	case "add_owner", "remove_owner":
+		c.handleOwner(m, m.Event == "add_owner")
+	case "fetch_invite":
+		c.handleFetchInvite(m)
+	case "revoke_invite":
+		c.handleRevokeInvite(m)
+	case "update_scene", "pin", "unpin":
 		pc.Reply(m, false, map[string]string{"reason": "not_supported",
 			"message": m.Event + " needs accounts and room roles, which this server does not have yet"})
 	default:

@@ -84,8 +84,7 @@ func (c *channel) handleBlock(m *phx.Message, on bool) {
 }
 
 func (c *channel) handleMute(m *phx.Message) {
-	if !c.can("mute_users") {
-		forbidden(c.ch, m, "mute_users")
+	if !c.privileged(m, "mute_users") {
 		return
 	}
 	target, ok := c.targetSession(m)
@@ -117,8 +116,7 @@ func (c *channel) handleUnmute(m *phx.Message) {
 }
 
 func (c *channel) handleKick(m *phx.Message) {
-	if !c.can("kick_users") {
-		forbidden(c.ch, m, "kick_users")
+	if !c.privileged(m, "kick_users") {
 		return
 	}
 	target, ok := c.targetSession(m)
@@ -175,8 +173,7 @@ type hubUpdate struct {
 }
 
 func (c *channel) handleUpdateHub(m *phx.Message) {
-	if !c.can("update_hub") {
-		forbidden(c.ch, m, "update_hub")
+	if !c.privileged(m, "update_hub") {
 		return
 	}
 	var p hubUpdate
@@ -277,8 +274,7 @@ func memberBits(cur store.MemberPermissions, flags map[string]bool) (store.Membe
 }
 
 func (c *channel) handleCloseHub(m *phx.Message) {
-	if !c.can("close_hub") {
-		forbidden(c.ch, m, "close_hub")
+	if !c.privileged(m, "close_hub") {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -90,13 +90,15 @@ type Roles struct {
 	Owner    bool `json:"owner"`
 	Creator  bool `json:"creator"`
 	SignedIn bool `json:"signed_in"`
+	// Admin is a site admin: every permission in every room.
+	Admin bool `json:"admin,omitempty"`
 }
 
 // Permissions is the full permission map of one session in one room: the member bits, and the owner actions
 // owners have. It goes into presence and into the perms token.
 func Permissions(h store.Hub, r Roles) map[string]bool {
 	m := MemberPermissionMap(h.MemberPermissions)
-	owner := r.Owner || r.Creator
+	owner := r.Owner || r.Creator || r.Admin
 	if owner {
 		for k := range m {
 			m[k] = true // owners may do every object action whatever the member bits say
@@ -106,6 +108,6 @@ func Permissions(h store.Hub, r Roles) map[string]bool {
 	for _, k := range []string{"update_hub", "close_hub", "kick_users", "mute_users"} {
 		m[k] = owner
 	}
-	m["update_roles"] = r.Creator
+	m["update_roles"] = r.Creator || r.Admin
 	return m
 }

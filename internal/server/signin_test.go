@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 
 	"toncon/internal/auth"
 	"toncon/internal/auth/authtest"
+	"toncon/internal/phx"
 	"toncon/internal/store"
 )
 
@@ -116,6 +118,47 @@ func TestMagicLinkSignInEndToEnd(t *testing.T) {
 	}
 	if e.smtp.Pending() != 0 {
 		t.Errorf("%d unexpected mails", e.smtp.Pending())
+	}
+
+	// Bob creates a room, then signs in on its hub channel with the creator assignment token: owner powers.
+	hubResp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: e.tls}, Timeout: 10 * time.Second}).
+		Post(e.srv.URL().String()+"/api/v1/hubs", "application/json", strings.NewReader(`{"hub":{"name":"Bob's room"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created struct {
+		HubID string `json:"hub_id"`
+		Token string `json:"creator_assignment_token"`
+	}
+	json.NewDecoder(hubResp.Body).Decode(&created)
+	hubResp.Body.Close()
+	bob, err := phx.Dial(e.ctx, e.wsURL, e.tls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bob.Close()
+	topic := "hub:" + created.HubID
+	jr, status, reply, err := bob.Join(e.ctx, topic, map[string]any{"profile": map[string]any{"displayName": "Bob"}, "context": map[string]any{}})
+	if err != nil || status != "ok" {
+		t.Fatalf("join: %s %s %v", status, reply, err)
+	}
+	if status, _, _ := bob.Request(e.ctx, jr, topic, "close_hub", map[string]any{}); status != "error" {
+		t.Fatal("closed the room before signing in")
+	}
+	status, reply, err = bob.Request(e.ctx, jr, topic, "sign_in", map[string]any{"token": res2.Credentials, "creator_assignment_token": created.Token})
+	if err != nil || status != "ok" {
+		t.Fatalf("sign_in with the creator token: %s %s %v", status, reply, err)
+	}
+	var perms struct {
+		PermsToken string `json:"perms_token"`
+	}
+	json.Unmarshal(reply, &perms)
+	claims, err := auth.VerifyPerms(e.keys.PermsPublicKey(), perms.PermsToken, time.Now())
+	if err != nil || !claims.Perms["update_hub"] || !claims.Perms["kick_users"] || claims.AccountID == "" {
+		t.Fatalf("perms after sign_in: %+v %v", claims, err)
+	}
+	if status, reply, _ := bob.Request(e.ctx, jr, topic, "update_hub", map[string]any{"name": "Bob's own room"}); status != "ok" {
+		t.Fatalf("owner update_hub: %s", reply)
 	}
 
 	// The link's page is served, and asks browsers not to send the link (with its token) to other sites.
