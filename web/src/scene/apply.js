@@ -168,9 +168,9 @@ function stripUndefined(o) {
 
 /**
  * Applies scene-wide settings to an A-Frame scene. Returns an undo function that puts the previous ones back.
- * `textureFor(link)` resolves a texture link to a promise of a three.js texture (or null).
+ * `textures` holds the three.js textures for env.backgroundTexture and env.envMapTexture, already loaded.
  */
-export async function applyEnvironment(THREE, sceneEl, env, textureFor) {
+export function applyEnvironment(THREE, sceneEl, env, textures = {}) {
   const renderer = sceneEl.renderer;
   const scene = sceneEl.object3D;
   const before = {
@@ -191,19 +191,13 @@ export async function applyEnvironment(THREE, sceneEl, env, textureFor) {
   };
 
   if (env.backgroundColor !== undefined) scene.background = color(THREE, env.backgroundColor, "#000000");
-  if (env.backgroundTexture && textureFor) {
-    const tex = await textureFor(env.backgroundTexture);
-    if (tex) {
-      tex.mapping = THREE.EquirectangularReflectionMapping;
-      scene.background = tex;
-    }
+  if (textures.backgroundTexture) {
+    textures.backgroundTexture.mapping = THREE.EquirectangularReflectionMapping;
+    scene.background = textures.backgroundTexture;
   }
-  if (env.envMapTexture && textureFor) {
-    const tex = await textureFor(env.envMapTexture);
-    if (tex) {
-      tex.mapping = THREE.EquirectangularReflectionMapping;
-      scene.environment = tex;
-    }
+  if (textures.envMapTexture) {
+    textures.envMapTexture.mapping = THREE.EquirectangularReflectionMapping;
+    scene.environment = textures.envMapTexture;
   }
   if (env.fogType === "linear" || env.fogType === "exponential") {
     const fogColor = color(THREE, env.fogColor, "#ffffff");

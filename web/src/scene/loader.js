@@ -15,6 +15,8 @@ const DEFAULT_BACKGROUND = "#000000"; // what Hubs shows behind a scene without 
 
 // What the last load changed on each scene, so a second load can undo it first.
 const loaded = new WeakMap();
+// The newest loadRoomScene call for each scene.
+const latest = new WeakMap();
 
 function three() {
   const THREE = (globalThis.AFRAME && globalThis.AFRAME.THREE) || globalThis.THREE;
@@ -36,40 +38,63 @@ export function pickSpawnPoint(spawnPoints, random = Math.random) {
  *    navMeshEl: <a-entity nav-mesh> | null, sceneEntity, hubs (the reader's result, or null), error (or null)}.
  * Positions are metres in world space; rotations are degrees in A-Frame's YXZ order (rotation.y is the heading).
  * A file that cannot be fetched or parsed gives the default environment plus `error` (and a console warning);
- * it never rejects for a bad scene.
+ * it never rejects for a bad scene. A call overtaken by a newer one for the same scene (the room's scene changed
+ * while it loaded) leaves the scene to the newer call and resolves with {superseded: true, navMeshEl: null}.
  */
 export async function loadRoomScene(sceneEl, modelUrlOrNull, { onProgress } = {}) {
   const THREE = three();
   const progress = progressReporter(onProgress);
-  await sceneReady(sceneEl);
-
-  if (!modelUrlOrNull) {
-    progress(0, "Setting up the room");
-    const result = await loadDefault(THREE, sceneEl, await freshRoot(sceneEl));
-    progress(1, "Scene ready");
-    return result;
-  }
+  // A newer call for the same scene (the room's scene changed while this one loaded) wins.
+  const token = {};
+  latest.set(sceneEl, token);
+  const current = () => {
+    if (latest.get(sceneEl) !== token) throw new Superseded();
+  };
 
   try {
-    progress(0, "Downloading the scene");
-    const url = new URL(modelUrlOrNull, document.baseURI).href;
-    const bytes = await fetchWithProgress(url, (got, total) => {
-      const f = total > 0 ? got / total : 1 - Math.exp(-got / 4e6);
-      progress(Math.min(1, f) * DOWNLOAD_SHARE, `Downloading the scene (${megabytes(got)}${total > 0 ? ` of ${megabytes(total)}` : ""})`);
-    });
-    progress(DOWNLOAD_SHARE, "Building the scene");
-    const hubs = readHubsComponents(readGLTF(bytes).json);
-    for (const w of hubs.warnings) console.warn(`toncon scene: ${w}`);
-    const gltf = await parseGLTF(THREE, sceneEl, bytes, url);
-    const result = await applyScene(THREE, sceneEl, await freshRoot(sceneEl), gltf, hubs, progress);
-    progress(1, "Scene ready");
-    return result;
+    await sceneReady(sceneEl);
+    current();
+    if (!modelUrlOrNull) {
+      progress(0, "Setting up the room");
+      const result = await loadDefault(THREE, sceneEl, await freshRoot(sceneEl));
+      progress(1, "Scene ready");
+      return result;
+    }
+    try {
+      progress(0, "Downloading the scene");
+      const url = new URL(modelUrlOrNull, document.baseURI).href;
+      const bytes = await fetchWithProgress(url, (got, total) => {
+        const f = total > 0 ? got / total : 1 - Math.exp(-got / 4e6);
+        progress(Math.min(1, f) * DOWNLOAD_SHARE, `Downloading the scene (${megabytes(got)}${total > 0 ? ` of ${megabytes(total)}` : ""})`);
+      });
+      current();
+      progress(DOWNLOAD_SHARE, "Building the scene");
+      const hubs = readHubsComponents(readGLTF(bytes).json);
+      for (const w of hubs.warnings) console.warn(`toncon scene: ${w}`);
+      const gltf = await parseGLTF(THREE, sceneEl, bytes, url);
+      current();
+      const result = await applyScene(THREE, sceneEl, await freshRoot(sceneEl), gltf, hubs, progress);
+      progress(1, "Scene ready");
+      return result;
+    } catch (err) {
+      if (err instanceof Superseded) throw err;
+      const message = err && err.message ? err.message : String(err);
+      console.warn(`toncon scene: could not load ${modelUrlOrNull} (${message}); using the default scene instead`);
+      current();
+      const result = await loadDefault(THREE, sceneEl, await freshRoot(sceneEl));
+      progress(1, "Scene ready (the room's scene could not be loaded)");
+      return { ...result, error: message };
+    }
   } catch (err) {
-    const message = err && err.message ? err.message : String(err);
-    console.warn(`toncon scene: could not load ${modelUrlOrNull} (${message}); using the default scene instead`);
-    const result = await loadDefault(THREE, sceneEl, await freshRoot(sceneEl));
-    progress(1, "Scene ready (the room's scene could not be loaded)");
-    return { ...result, error: message };
+    if (!(err instanceof Superseded)) throw err;
+    return { spawnPoints: [], waypoints: [], navMeshEl: null, sceneEntity: null, hubs: null, error: err.message, superseded: true };
+  }
+}
+
+/** Thrown inside a load that a newer load of the same scene replaced; that load owns the scene now. */
+class Superseded extends Error {
+  constructor() {
+    super("a newer scene load replaced this one");
   }
 }
 
@@ -79,10 +104,17 @@ async function freshRoot(sceneEl) {
   const root = document.createElement("a-entity");
   root.setAttribute("class", "toncon-scene");
   sceneEl.appendChild(root);
-  const state = { root, undo: [] };
+  let cancel;
+  const cancelled = new Promise((resolve) => (cancel = resolve));
+  const state = { root, undo: [], dead: false, cancelled, cancel };
   loaded.set(sceneEl, state);
-  await entityReady(root);
+  await entityReady(root, state);
   return state;
+}
+
+/** Throws when the state's scene was unloaded (by a newer load) while we were waiting. */
+function alive(state) {
+  if (state.dead) throw new Superseded();
 }
 
 /** Removes what a previous loadRoomScene added to this scene. */
@@ -90,6 +122,8 @@ export function unload(sceneEl) {
   const state = loaded.get(sceneEl);
   if (!state) return;
   loaded.delete(sceneEl);
+  state.dead = true;
+  state.cancel();
   for (const undo of state.undo.reverse()) {
     try {
       undo();
@@ -127,9 +161,12 @@ function sceneReady(sceneEl) {
   return new Promise((resolve) => sceneEl.addEventListener("loaded", resolve, { once: true }));
 }
 
-function entityReady(el) {
-  if (el.hasLoaded) return Promise.resolve();
-  return new Promise((resolve) => el.addEventListener("loaded", resolve, { once: true }));
+/** Waits for an entity's components to initialise; gives up (Superseded) when the load is replaced meanwhile. */
+async function entityReady(el, state) {
+  if (!el.hasLoaded) {
+    await Promise.race([new Promise((resolve) => el.addEventListener("loaded", resolve, { once: true })), state.cancelled]);
+  }
+  alive(state);
 }
 
 async function fetchWithProgress(url, report) {
@@ -183,12 +220,15 @@ async function applyScene(THREE, sceneEl, state, gltf, hubs, progress) {
 
   // Settings on the whole scene. A scene with neither sky nor background would show the page behind it.
   if (!sky && env.backgroundColor === undefined && !env.backgroundTexture) env.backgroundColor = DEFAULT_BACKGROUND;
-  const textureFor = (link) =>
+  const texture = (link) =>
     link && link.type === "texture" && link.target && gltf.parser
       ? gltf.parser.getDependency("texture", link.index).catch(() => null)
       : Promise.resolve(null);
-  state.undo.push(await applyEnvironment(THREE, sceneEl, env, textureFor));
-  if (sky && !env.envMapTexture) await useSkyLighting(THREE, sceneEl, sky, state);
+  const [backgroundTexture, envMapTexture] = await Promise.all([texture(env.backgroundTexture), texture(env.envMapTexture)]);
+  alive(state);
+  state.undo.push(applyEnvironment(THREE, sceneEl, env, { backgroundTexture, envMapTexture }));
+  if (sky && !envMapTexture) await useSkyLighting(THREE, sceneEl, sky, state);
+  alive(state);
   // Shadows only when a light casts them: they cost a render pass per light.
   if (applied.lights.some((l) => l.castShadow)) enableShadows(sceneEl, state);
 
@@ -196,7 +236,7 @@ async function applyScene(THREE, sceneEl, state, gltf, hubs, progress) {
   progress(0.95, "Building the scene");
 
   const { geometry } = walkableSurface(THREE, applied);
-  const navMeshEl = await addNavMesh(root, THREE, geometry);
+  const navMeshEl = await addNavMesh(state, THREE, geometry);
   return { spawnPoints: applied.spawnPoints, waypoints: applied.waypoints, navMeshEl, sceneEntity: root, hubs, error: null };
 }
 
@@ -205,14 +245,15 @@ async function loadDefault(THREE, sceneEl, state) {
   const env = buildDefaultEnvironment(THREE);
   root.setObject3D("mesh", env.object3D);
   await useSkyLighting(THREE, sceneEl, env.sky, state);
-  const navMeshEl = await addNavMesh(root, THREE, env.navGeometry);
+  alive(state);
+  const navMeshEl = await addNavMesh(state, THREE, env.navGeometry);
   return { spawnPoints: env.spawnPoints, waypoints: [], navMeshEl, sceneEntity: root, hubs: null, error: null };
 }
 
 async function useSkyLighting(THREE, sceneEl, sky, state) {
   try {
     const probe = await lightProbeFromSky(THREE, sceneEl.renderer, sky);
-    if (!probe) return;
+    if (!probe || state.dead) return;
     probe.name = "Sky light";
     sceneEl.object3D.add(probe);
     state.undo.push(() => sceneEl.object3D.remove(probe));
@@ -229,15 +270,15 @@ function enableShadows(sceneEl, state) {
   state.undo.push(() => system.setShadowMapEnabled(before));
 }
 
-async function addNavMesh(root, THREE, geometry) {
+async function addNavMesh(state, THREE, geometry) {
   if (!globalThis.AFRAME || !globalThis.AFRAME.components["nav-mesh"]) {
     console.warn("toncon scene: aframe-extras is not loaded, so movement is not kept on the nav mesh");
   }
   const el = document.createElement("a-entity");
   el.setAttribute("class", "toncon-nav-mesh");
   el.setAttribute("nav-mesh", "");
-  root.appendChild(el);
-  await entityReady(el);
+  state.root.appendChild(el);
+  await entityReady(el, state);
   const mesh = new THREE.Mesh(
     geometry,
     new THREE.MeshBasicMaterial({ color: "#30c080", wireframe: true, transparent: true, opacity: 0.35 }),
