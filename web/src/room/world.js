@@ -76,14 +76,9 @@ export async function createWorld({ container, hub, roster, modelUrl, timings, o
   NAF.schemas.add(AVATAR_SCHEMA);
   await loaded;
 
-  let room;
-  try {
-    room = await loadRoomScene(scene, modelUrl, { onProgress });
-  } catch (err) {
-    console.warn("toncon: the room's scene could not be loaded", err);
-    onSceneError(err);
-    room = await loadRoomScene(scene, null, { onProgress });
-  }
+  // The loader never rejects: a scene it cannot load comes back as the default environment with `error` set.
+  const room = await loadRoomScene(scene, modelUrl, { onProgress });
+  if (room?.error) onSceneError(room.error);
   const world = new World({ scene, rig, camera, room, hub });
   scene.emit("connect", null, false); // networked-scene: make the adapter and connect (it waits for the hub join)
   world.adapter = () => Adapter.instance;
@@ -119,6 +114,7 @@ class World {
   /** The room's scene changed (hub_refresh): load the new one and start again at one of its spawn points. */
   async changeScene(modelUrl, onProgress) {
     const room = await loadRoomScene(this.scene, modelUrl, { onProgress });
+    if (room?.superseded) return; // a newer scene change is loading; it will place us
     this.room = room || {};
     this.navMesh = !!this.room.navMeshEl;
     this.rig.setAttribute("movement-controls", "constrainToNavMesh", this.navMesh);
