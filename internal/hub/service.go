@@ -156,10 +156,15 @@ func (s *Service) BroadcastAll(srv *phx.Server, event string, payload any) error
 	return nil
 }
 
-// View returns the HUB JSON of a stored hub with this node's occupancy.
+// View returns the HUB JSON of a stored hub with this node's occupancy. Its host and port are the room's media
+// node when there is one, as get_host answers.
 func (s *Service) View(h store.Hub) HubView {
 	m, l := s.Occupancy(h.SID)
-	return NewHubView(s.cfg.PublicURL, h, m, l)
+	v := NewHubView(s.cfg.PublicURL, h, m, l)
+	if s.cfg.Media != nil {
+		v.Host, v.Port = s.cfg.Media.Host(h.SID)
+	}
+	return v
 }
 
 // acquire returns the live room for h, creating it, and adds c as a member. The room's hub record is refreshed

@@ -26,12 +26,16 @@ var (
 	_ hubpkg.Media = (*Remote)(nil)
 )
 
+// testKeysDir holds testKeys (keys/perms.pub.pem is what a separate media process needs).
+var testKeysDir string
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "toncon-media-test")
 	if err != nil {
 		panic(err)
 	}
-	if testKeys, _, err = auth.LoadOrCreateKeys(filepath.Join(dir, "keys")); err != nil {
+	testKeysDir = filepath.Join(dir, "keys")
+	if testKeys, _, err = auth.LoadOrCreateKeys(testKeysDir); err != nil {
 		panic(err)
 	}
 	if forgeKeys, _, err = auth.LoadOrCreateKeys(filepath.Join(dir, "forged")); err != nil {
@@ -365,7 +369,7 @@ func TestMetaAndControl(t *testing.T) {
 		t.Fatalf("remote host %s:%d", host, port)
 	}
 	remote.Mute(hub, "a", true)
-	a.note("muted", func(d json.RawMessage) bool { return bytes.Contains(d, []byte(`"by":"moderator"`)) })
+	a.note("muted", func(d json.RawMessage) bool { return bytes.Contains(d, []byte(`"muted":true`)) })
 	remote.Kick(hub, "b")
 	if code, _ := b.closedWith(); code != CloseKicked {
 		t.Fatalf("remote kick closed with %d", code)
@@ -395,6 +399,20 @@ func TestNoGoroutinesLeftAfterEveryoneLeaves(t *testing.T) {
 		e.http.Close()
 	}()
 	goleak.VerifyNone(t, ignore)
+}
+
+// TestLeave: leave is answered, then the socket closes normally and the room forgets the peer.
+func TestLeave(t *testing.T) {
+	e := newEnv(t, nil)
+	a := e.dial("a")
+	joinAll(e, a)
+	if _, rerr := a.request("leave", nil); rerr != nil {
+		t.Fatal(rerr)
+	}
+	if code, _ := a.closedWith(); code != websocket.StatusNormalClosure {
+		t.Fatalf("closed with %d", code)
+	}
+	eventually(t, 5*time.Second, "the room is gone", func() bool { return e.sfu.Load().Rooms == 0 })
 }
 
 func TestCloseCodesAreDistinct(t *testing.T) {

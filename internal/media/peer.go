@@ -71,9 +71,13 @@ func (p *peer) serve() {
 		case m.Request:
 			data, err := p.handle(&m)
 			p.conn.respond(m.ID, data, err)
-			if m.Method == "join" && err != nil {
+			// Close only after the response is queued, so that it reaches the client first.
+			switch {
+			case m.Method == "join" && err != nil:
 				p.conn.close(CloseJoinRefused, "join refused")
 				return
+			case m.Method == "leave" && err == nil:
+				p.conn.close(websocket.StatusNormalClosure, "left")
 			}
 		case m.Notification:
 			// Clients have nothing to tell us without an answer; ignored.
@@ -103,8 +107,7 @@ func (p *peer) handle(m *inMessage) (any, error) {
 	case "refresh_token":
 		return p.handleRefresh(m.Data)
 	case "leave":
-		p.conn.close(websocket.StatusNormalClosure, "left")
-		return struct{}{}, nil
+		return struct{}{}, nil // serve closes the socket once the response is queued
 	}
 	return nil, refuse("unknown_method", "the media socket has no request %q", m.Method)
 }
@@ -258,21 +261,21 @@ func (p *peer) handleRefresh(data json.RawMessage) (any, error) {
 
 func (p *peer) handleUnmute() (any, error) {
 	p.room.setMuted(p.session, false)
-	p.applyMute(false, "self")
+	p.applyMute(false)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return map[string]any{"voice": voiceState{Allowed: p.voice, Muted: false}}, nil
 }
 
 // applyMute sets or lifts a moderator's mute and tells the peer.
-func (p *peer) applyMute(muted bool, by string) {
+func (p *peer) applyMute(muted bool) {
 	p.mu.Lock()
 	changed := p.modMuted != muted
 	p.modMuted = muted
 	p.audioOn.Store(p.voice && !p.modMuted)
 	p.mu.Unlock()
 	if changed {
-		p.conn.notify("muted", map[string]any{"muted": muted, "by": by})
+		p.conn.notify("muted", map[string]bool{"muted": muted})
 	}
 }
 

@@ -94,13 +94,14 @@ func (r *room) counts() (int, []*pubTrack) {
 	return len(r.peers), append([]*pubTrack(nil), r.tracks...)
 }
 
-// tracksFor is what subscriber p should receive: every track published by someone else.
+// tracksFor is what subscriber p should receive: every track published by someone else still in the room (a
+// leaving publisher's tracks linger until its connection has closed).
 func (r *room) tracksFor(p *peer) []*pubTrack {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var list []*pubTrack
 	for _, t := range r.tracks {
-		if t.owner != p {
+		if t.owner != p && r.peers[t.owner.session] == t.owner {
 			list = append(list, t)
 		}
 	}

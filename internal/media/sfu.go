@@ -124,7 +124,7 @@ func (s *SFU) Close(ctx context.Context) error {
 	s.mu.Unlock()
 	close(s.stopTick)
 	for _, p := range peers {
-		p.conn.close(CloseShutdown, "server shutting down")
+		p.closeWith(CloseShutdown, "server shutting down")
 	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
@@ -175,7 +175,7 @@ func (s *SFU) Mute(hub store.HubSID, session string, muted bool) {
 		return
 	}
 	if p := r.setMuted(session, muted); p != nil {
-		p.applyMute(muted, "moderator")
+		p.applyMute(muted)
 	}
 }
 
@@ -187,7 +187,7 @@ func (s *SFU) Kick(hub store.HubSID, session string) {
 	}
 	if p := r.peer(session); p != nil {
 		p.stopForwarding()
-		p.conn.close(CloseKicked, "kicked by a moderator")
+		p.closeWith(CloseKicked, "kicked by a moderator")
 	}
 }
 

@@ -162,6 +162,13 @@ func TestAppAndMediaRoles(t *testing.T) {
 	if code := mediaJoin(t, mediaBase, hubID, token); code != "" {
 		t.Fatalf("media join with the app's token: %s", code)
 	}
+	var view struct {
+		Host string `json:"host"`
+		Port int    `json:"port"`
+	}
+	if code := getJSON(t, appBase+"/api/v1/hubs/"+hubID, &view); code != http.StatusOK || view.Host != host || view.Port != port {
+		t.Fatalf("the HUB JSON's media host is %s:%d, want %s:%d as get_host", view.Host, view.Port, host, port)
+	}
 }
 
 func TestRoleFlagsAreChecked(t *testing.T) {
