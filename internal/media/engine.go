@@ -9,6 +9,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
@@ -164,7 +165,10 @@ func registerCodecs(me *webrtc.MediaEngine) error {
 // stats interceptor (a per-packet cost for getStats, which nobody calls here) and TWCC sequence numbers on what
 // we send (we do not run a send-side estimator; layers follow receiver reports, see forward.go).
 func registerInterceptors(me *webrtc.MediaEngine, reg *interceptor.Registry) error {
-	if err := webrtc.ConfigureNack(me, reg); err != nil {
+	// The responder keeps a copy of every video packet sent to each subscriber for resending. Pion's default of
+	// 1024 packets (about 1.6 MB a stream, 7 s of a camera) times every (camera, subscriber) pair is most of an
+	// SFU's memory; 256 still covers over a second of the busiest layer, far more than a NACK's round trip.
+	if err := webrtc.ConfigureNackWithOptions(me, reg, nil, nack.ResponderSize(256)); err != nil {
 		return err
 	}
 	if err := webrtc.ConfigureRTCPReports(reg); err != nil {

@@ -308,6 +308,45 @@ func TestKeyframeRequestsReachThePublisher(t *testing.T) {
 	}
 }
 
+// TestH264Video: an H264 publisher reaches a subscriber, starting at its keyframe (SPS in a STAP-A).
+func TestH264Video(t *testing.T) {
+	e := newEnv(t, nil)
+	a, b := e.dial("a"), e.dial("b")
+	joinAll(e, a, b)
+	pc, err := a.api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.mu.Lock()
+	a.pub = pc
+	a.mu.Unlock()
+	tr, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264}, "cam", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pc.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+		t.Fatal(err)
+	}
+	sps, pps := []byte{0, 0, 0, 1, 0x67, 0x42, 0xe0, 0x1f, 0xda}, []byte{0, 0, 0, 1, 0x68, 0xce, 0x3c, 0x80}
+	a.sendSamples(tr, 33*time.Millisecond, func(i int, _ bool) []byte {
+		if i%30 == 0 {
+			return append(append(append([]byte{}, sps...), pps...), 0, 0, 0, 1, 0x65, 0x88, 0x84, 0x00)
+		}
+		return []byte{0, 0, 0, 1, 0x41, 0x9a, 0x02, 0x03}
+	})
+	a.negotiatePublish(pc, "camera")
+	eventually(t, 10*time.Second, "B receives A's H264 video", receives(b, "a", "video"))
+	var mime string
+	for _, r := range b.sub.GetReceivers() {
+		if tr := r.Track(); tr != nil && tr.Kind() == webrtc.RTPCodecTypeVideo {
+			mime = tr.Codec().MimeType
+		}
+	}
+	if mime != webrtc.MimeTypeH264 {
+		t.Fatalf("B receives %q", mime)
+	}
+}
+
 // TestPublishLimits: at most one audio and one video track.
 func TestPublishLimits(t *testing.T) {
 	e := newEnv(t, nil)

@@ -112,6 +112,9 @@ func (p *peer) handle(m *inMessage) (any, error) {
 	return nil, refuse("unknown_method", "the media socket has no request %q", m.Method)
 }
 
+// maxIDLength bounds the ids a client names (hub ids are 7 characters, session ids UUIDs).
+const maxIDLength = 64
+
 type joinRequest struct {
 	HubID     string `json:"hub_id"`
 	SessionID string `json:"session_id"`
@@ -137,6 +140,9 @@ func (p *peer) handleJoin(data json.RawMessage) (any, error) {
 	var req joinRequest
 	if err := json.Unmarshal(data, &req); err != nil || req.HubID == "" || req.Token == "" {
 		return nil, refuse("bad_request", "join needs {hub_id, token} and may have session_id")
+	}
+	if len(req.HubID) > maxIDLength || len(req.SessionID) > maxIDLength {
+		return nil, refuse("bad_request", "hub_id and session_id are at most %d characters", maxIDLength)
 	}
 	if p.hubHint != "" && p.hubHint != req.HubID {
 		return nil, refuse("wrong_hub", "the socket URL names hub %s but join names %s", p.hubHint, req.HubID)
