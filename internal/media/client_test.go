@@ -133,7 +133,10 @@ func (e *env) dial(name string) *client {
 }
 
 // clientAPI is what a browser brings: default codecs (with RTX) and interceptors, loopback only, no mDNS.
-func clientAPI(t testing.TB) *webrtc.API {
+func clientAPI(t testing.TB) *webrtc.API { return clientAPIOver(t, webrtc.NetworkTypeUDP4) }
+
+// clientAPIOver is clientAPI restricted to one network type (TCP4: a network that blocks UDP).
+func clientAPIOver(t testing.TB, network webrtc.NetworkType) *webrtc.API {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
@@ -147,7 +150,7 @@ func clientAPI(t testing.TB) *webrtc.API {
 	se := webrtc.SettingEngine{LoggerFactory: pionLogs{log: slog.New(slog.DiscardHandler)}}
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetNetworkTypes([]webrtc.NetworkType{network})
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
 }

@@ -347,6 +347,20 @@ func TestH264Video(t *testing.T) {
 	}
 }
 
+// TestICETCPFallback: a client that cannot use UDP reaches the server over ICE-TCP.
+func TestICETCPFallback(t *testing.T) {
+	e := newEnv(t, nil)
+	a, b := e.dial("a"), e.dial("b")
+	a.api, b.api = clientAPIOver(t, webrtc.NetworkTypeTCP4), clientAPIOver(t, webrtc.NetworkTypeTCP4)
+	joinAll(e, a, b)
+	a.publish(true, false)
+	eventually(t, 10*time.Second, "B receives A's audio over TCP", receives(b, "a", "audio"))
+	pair, err := b.sub.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil || pair.Local.Protocol != webrtc.ICEProtocolTCP {
+		t.Fatalf("B's selected pair: %v %v", pair, err)
+	}
+}
+
 // TestPublishLimits: at most one audio and one video track.
 func TestPublishLimits(t *testing.T) {
 	e := newEnv(t, nil)
