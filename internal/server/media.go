@@ -146,8 +146,10 @@ func (s *Server) newMediaNode() (err error) {
 // serveMediaNode serves role media until ctx ends, then closes media sockets before HTTP.
 func (s *Server) serveMediaNode(ctx context.Context) error {
 	udp, tcp := s.media.Ports()
+	socket := s.publicURL.JoinPath("/media/socket")
+	socket.Scheme = map[string]string{"https": "wss", "http": "ws"}[socket.Scheme]
 	s.log.Info("toncon media node is serving", "version", version.String(), "url", s.publicURL.String(),
-		"socket", s.publicURL.JoinPath("/media/socket").String(), "udp_port", udp, "tcp_port", tcp, "data", s.cfg.DataDir)
+		"socket", socket.String(), "udp_port", udp, "tcp_port", tcp, "data", s.cfg.DataDir)
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.listener) }()
 	var serveErr error
