@@ -3,7 +3,7 @@
 
 GO        ?= go
 BIN       := bin/toncon
-FUZZTIME  ?= 10s
+FUZZTIME  ?= 8s
 
 .PHONY: all build web test test-go test-fuzz test-interop test-web test-web-build test-e2e deps-chromium bench deps-web check-tools clean
 
@@ -46,6 +46,8 @@ test-go:
 	$(GO) test -race -count=1 ./...
 
 test-fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzKeyframeStart$$' -fuzztime $(FUZZTIME) ./internal/media
+	$(GO) test -run '^$$' -fuzz '^FuzzPublishOffer$$' -fuzztime $(FUZZTIME) ./internal/media
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFrame$$' -fuzztime $(FUZZTIME) ./internal/phx
 	$(GO) test -run '^$$' -fuzz '^FuzzVerifyPerms$$' -fuzztime $(FUZZTIME) ./internal/auth
 	$(GO) test -run '^$$' -fuzz '^FuzzVerifyAccountToken$$' -fuzztime $(FUZZTIME) ./internal/auth
@@ -68,7 +70,7 @@ check-tools:
 
 # Benchmarks of the hot paths, with allocation counts.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/phx ./internal/hub
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/phx ./internal/hub ./internal/media
 
 clean:
 	rm -rf bin web/node_modules

@@ -35,6 +35,9 @@ var (
 type PermsClaims struct {
 	HubID     string // the hub_sid; "" for global perms
 	AccountID string // "" when anonymous
+	// SessionID is the hub session the token was issued to, so a media node can tell who is joining; "" for
+	// global perms.
+	SessionID string
 	// Perms maps permission names (join_hub, update_hub, kick_users, voice_chat, ...) to whether they are granted.
 	// In the token each is a top-level boolean claim, as Hubs clients expect.
 	Perms map[string]bool
@@ -43,7 +46,7 @@ type PermsClaims struct {
 // reservedClaims are the perms token claims that are not permissions.
 var reservedClaims = map[string]bool{
 	"iss": true, "sub": true, "aud": true, "exp": true, "nbf": true, "iat": true, "jti": true, "typ": true,
-	"hub_id": true, "account_id": true,
+	"hub_id": true, "account_id": true, "session_id": true,
 }
 
 // MintPerms signs a perms token (RS512) for c, issued at now and valid for PermsTTL. The claims match
@@ -69,6 +72,9 @@ func (k *Keys) MintPerms(c PermsClaims, now time.Time) (string, error) {
 	addStandardClaims(claims, PermsAudience, sub, now, PermsTTL)
 	claims["hub_id"] = c.HubID
 	claims["account_id"] = c.AccountID
+	if c.SessionID != "" {
+		claims["session_id"] = c.SessionID
+	}
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodRS512, claims).SignedString(k.perms)
 	if err != nil {
 		return "", fmt.Errorf("mint perms token: %w", err)
@@ -94,6 +100,9 @@ func VerifyPerms(pub *rsa.PublicKey, token string, now time.Time) (PermsClaims, 
 		return PermsClaims{}, err
 	}
 	if c.AccountID, err = optionalString(claims, "account_id"); err != nil {
+		return PermsClaims{}, err
+	}
+	if c.SessionID, err = optionalString(claims, "session_id"); err != nil {
 		return PermsClaims{}, err
 	}
 	c.Perms = map[string]bool{}

@@ -239,7 +239,7 @@ func cleanContext(m map[string]any) map[string]any {
 
 func (c *channel) permsToken(h store.Hub) (string, error) {
 	c.pmu.Lock()
-	claims := auth.PermsClaims{HubID: string(h.SID), Perms: Permissions(h, c.roles)}
+	claims := auth.PermsClaims{HubID: string(h.SID), SessionID: c.sessionID, Perms: Permissions(h, c.roles)}
 	if c.account != 0 {
 		claims.AccountID = strconv.FormatInt(int64(c.account), 10)
 	}

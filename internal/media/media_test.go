@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -131,12 +132,28 @@ func TestRefusedJoins(t *testing.T) {
 			}
 		})
 	}
+	// A token names the hub session it was issued to: joining under another session is refused.
+	aliceTok, err := testKeys.MintPerms(auth.PermsClaims{HubID: hub, SessionID: "alice", Perms: ok}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.dial("mallory")
+	if _, rerr := c.request("join", map[string]string{"hub_id": hub, "session_id": "mallory", "token": aliceTok}); rerr == nil || rerr.Code != "wrong_session" {
+		t.Fatalf("join with someone else's token: %+v", rerr)
+	}
 	if n := e.sfu.stats.peerConnections.Load(); n != 0 {
 		t.Fatalf("%d PeerConnections made for refused peers", n)
 	}
 	if l := e.sfu.Load(); l.Peers != 0 || l.Rooms != 0 {
 		t.Fatalf("refused peers are in rooms: %+v", l)
 	}
+	// Without a session_id in the request, the token's session is used.
+	d := e.dial("alice")
+	data, rerr := d.request("join", map[string]string{"hub_id": hub, "token": aliceTok})
+	if rerr != nil || !strings.Contains(string(data), `"session_id":"alice"`) {
+		t.Fatalf("join with the token's own session: %s %+v", data, rerr)
+	}
+	d.request("leave", map[string]string{})
 }
 
 // TestVoiceChatFalse: without voice_chat, A's audio is not forwarded; A's video is.

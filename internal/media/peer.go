@@ -147,14 +147,18 @@ func (p *peer) handleJoin(data json.RawMessage) (any, error) {
 	if p.hubHint != "" && p.hubHint != req.HubID {
 		return nil, refuse("wrong_hub", "the socket URL names hub %s but join names %s", p.hubHint, req.HubID)
 	}
-	voice, exp, err := p.sfu.checkToken(req.Token, req.HubID)
+	voice, exp, tokenSession, err := p.sfu.checkToken(req.Token, req.HubID, req.SessionID)
 	if err != nil {
 		p.sfu.stats.joinsRefused.Add(1)
 		p.log.Info("media join refused", "hub", req.HubID, "err", err)
 		return nil, err
 	}
-	// Only now, with a good token, does the peer get anything.
+	// Only now, with a good token, does the peer get anything. The token names the session it was issued to,
+	// so nobody can join under someone else's session (and knock them out, or lift their mute).
 	p.session = req.SessionID
+	if tokenSession != "" {
+		p.session = tokenSession
+	}
 	if p.session == "" {
 		p.session = uuid.NewString()
 	}
@@ -186,29 +190,38 @@ func (p *peer) handleJoin(data json.RawMessage) (any, error) {
 		ExpiresAt: exp.Unix()}, nil
 }
 
-// checkToken verifies a perms token for hub and returns whether it grants voice and when it expires.
-func (s *SFU) checkToken(token, hub string) (voice bool, exp time.Time, err error) {
+// checkToken verifies a perms token for hub (and, when given, session) and returns whether it grants voice,
+// when it expires and the session it was issued to ("" for tokens without one).
+func (s *SFU) checkToken(token, hub, session string) (voice bool, exp time.Time, tokenSession string, err error) {
+	voice, exp, tokenSession, err = s.verifyToken(token, hub)
+	if err == nil && tokenSession != "" && session != "" && tokenSession != session {
+		err = refuse("wrong_session", "the perms token was issued to another session: use your own hub session's token")
+	}
+	return voice, exp, tokenSession, err
+}
+
+func (s *SFU) verifyToken(token, hub string) (voice bool, exp time.Time, tokenSession string, err error) {
 	claims, err := auth.VerifyPerms(s.cfg.PermsKey, token, s.cfg.Now())
 	switch {
 	case errors.Is(err, auth.ErrTokenExpired):
-		return false, exp, refuse("token_expired", "the perms token has expired: get a fresh one from the hub channel (refresh_perms_token) and try again")
+		return false, exp, "", refuse("token_expired", "the perms token has expired: get a fresh one from the hub channel (refresh_perms_token) and try again")
 	case errors.Is(err, auth.ErrTokenNotYetValid):
-		return false, exp, refuse("token_invalid", "the perms token is not valid yet: check this server's clock")
+		return false, exp, "", refuse("token_invalid", "the perms token is not valid yet: check this server's clock")
 	case errors.Is(err, auth.ErrTokenBadSignature):
-		return false, exp, refuse("token_invalid", "the perms token is not signed by this server's perms key (a media node needs the app's keys/perms.pub.pem)")
+		return false, exp, "", refuse("token_invalid", "the perms token is not signed by this server's perms key (a media node needs the app's keys/perms.pub.pem)")
 	case errors.Is(err, auth.ErrTokenWrongAudience):
-		return false, exp, refuse("token_invalid", "that is not a perms token (audience ret_perms)")
+		return false, exp, "", refuse("token_invalid", "that is not a perms token (audience ret_perms)")
 	case err != nil:
-		return false, exp, refuse("token_invalid", "the perms token is malformed")
+		return false, exp, "", refuse("token_invalid", "the perms token is malformed")
 	case claims.HubID != hub:
-		return false, exp, refuse("wrong_hub", "the perms token is for another room: get one from this room's hub channel")
+		return false, exp, "", refuse("wrong_hub", "the perms token is for another room: get one from this room's hub channel")
 	case !claims.Perms["join_hub"]:
-		return false, exp, refuse("join_denied", "this token does not allow joining the room (join_hub is false)")
+		return false, exp, "", refuse("join_denied", "this token does not allow joining the room (join_hub is false)")
 	}
 	if exp, err = tokenExpiry(token); err != nil {
-		return false, exp, refuse("token_invalid", "the perms token has no usable exp claim")
+		return false, exp, "", refuse("token_invalid", "the perms token has no usable exp claim")
 	}
-	return claims.Perms["voice_chat"], exp, nil
+	return claims.Perms["voice_chat"], exp, claims.SessionID, nil
 }
 
 // tokenExpiry reads exp from a token whose signature has already been checked.
@@ -252,7 +265,7 @@ func (p *peer) handleRefresh(data json.RawMessage) (any, error) {
 	if err := json.Unmarshal(data, &req); err != nil || req.Token == "" {
 		return nil, refuse("bad_request", "refresh_token needs {token}")
 	}
-	voice, exp, err := p.sfu.checkToken(req.Token, p.room.id)
+	voice, exp, _, err := p.sfu.checkToken(req.Token, p.room.id, p.session)
 	if err != nil {
 		return nil, err // the old token stays in force until it expires
 	}
