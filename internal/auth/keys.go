@@ -14,6 +14,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"toncon/internal/datadir"
 )
 
 // File names inside the keys directory.
@@ -97,7 +99,7 @@ func LoadOrCreateKeys(dir string) (k *Keys, created bool, err error) {
 		if err != nil {
 			return nil, false, fmt.Errorf("encode perms key: %w", err)
 		}
-		if err := writeFileAtomic(privPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		if err := datadir.WriteFileAtomic(privPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 			return nil, false, err
 		}
 		created = true
@@ -126,7 +128,7 @@ func LoadOrCreateKeys(dir string) (k *Keys, created bool, err error) {
 	pub, err := LoadPermsPublicKey(pubPath)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if err := writeFileAtomic(pubPath, k.permsPubPEM, 0o644); err != nil {
+		if err := datadir.WriteFileAtomic(pubPath, k.permsPubPEM, 0o644); err != nil {
 			return nil, false, err
 		}
 		created = true
@@ -220,7 +222,7 @@ func loadOrCreateSecret(path, what, consequence string) (secret []byte, created 
 		if _, err := rand.Read(b); err != nil {
 			return nil, false, fmt.Errorf("generate %s: %w", what, err)
 		}
-		if err := writeFileAtomic(path, b, 0o600); err != nil {
+		if err := datadir.WriteFileAtomic(path, b, 0o600); err != nil {
 			return nil, false, err
 		}
 		return b, true, nil
@@ -260,33 +262,4 @@ func encodePublicKeyPEM(pub *rsa.PublicKey) ([]byte, error) {
 		return nil, fmt.Errorf("encode perms public key: %w", err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
-}
-
-// writeFileAtomic writes data to path with exactly mode perm (whatever the umask), through a temporary file and a
-// rename so that a crash never leaves a half-written key behind.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-			err = fmt.Errorf("write %s: %w", path, err)
-		}
-	}()
-	if err = f.Chmod(perm); err != nil {
-		return err
-	}
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

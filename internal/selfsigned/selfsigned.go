@@ -28,6 +28,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"toncon/internal/datadir"
 )
 
 // File names inside the tls folder.
@@ -92,7 +94,7 @@ func LoadOrCreate(dir string, hosts []string, now time.Time) (cert tls.Certifica
 		data []byte
 		perm os.FileMode
 	}{{KeyFile, keyPEM, 0o600}, {CertFile, certPEM, 0o644}, {CAFile, caPEM, 0o644}} {
-		if err := writeFileAtomic(filepath.Join(dir, f.name), f.data, f.perm); err != nil {
+		if err := datadir.WriteFileAtomic(filepath.Join(dir, f.name), f.data, f.perm); err != nil {
 			return tls.Certificate{}, "", false, err
 		}
 	}
@@ -305,32 +307,4 @@ func randomSerial() (*big.Int, error) {
 			return n, nil
 		}
 	}
-}
-
-// writeFileAtomic writes data to path with exactly mode perm, through a temporary file and a rename.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-			err = fmt.Errorf("write %s: %w", path, err)
-		}
-	}()
-	if err = f.Chmod(perm); err != nil {
-		return err
-	}
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
