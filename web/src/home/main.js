@@ -1,5 +1,8 @@
-// The home page: create a room, or go back to one of your recent rooms.
+// The home page: create a room, or go back to one of your recent rooms; sign in (the rooms you then create are
+// yours to change and moderate).
 import "./home.css";
+import { Socket } from "phoenix";
+import { AccountBox } from "../shared/account-view.js";
 import { api, recentRooms } from "../shared/api.js";
 
 const app = document.getElementById("app");
@@ -39,6 +42,14 @@ function render() {
   for (const r of recent) {
     list.append(el("li", {}, el("a", { href: new URL(r.url, location.href).pathname }, r.name || r.hub_id)));
   }
+  let socket = null; // opened only to ask for a sign-in link
+  const account = new AccountBox({
+    socket: () => (socket ??= new Socket("/socket", {})),
+    hint: "Sign in to own the rooms you create: you can then change their settings and moderate them.",
+    onChange: (c) => account.setHint(c ? "" : "Sign in to own the rooms you create: you can then change their settings and moderate them."),
+  });
+  if (account.credentials) account.setHint("");
+
   const footer = el("footer", { id: "version" }, "toncon");
   api("/api/v1/meta").then((m) => { footer.textContent = `toncon ${m.version}`; }).catch(() => {});
 
@@ -46,6 +57,7 @@ function render() {
     el("h1", {}, "toncon"),
     el("p", { class: "lead" }, "Meet in a 3D room in your browser: walk around as an avatar and talk."),
     form,
+    el("section", { id: "home-account" }, el("h2", {}, "Your account"), account.element),
     el("section", {}, el("h2", {}, "Your recent rooms"), recent.length ? list : el("p", { id: "no-recent" }, "Rooms you visit show up here.")),
     footer,
   );

@@ -11,20 +11,26 @@
 //   hub-refresh {hub}            the room's settings changed
 //   closed                       the server closed our channel (kicked, room closed)
 //   session-changed              a rejoin came back with another session id (the server forgot our token)
+//   ended {reason, message}      the server closed our socket for good (kicked, account disabled); no reconnect
+//   mute                         a moderator muted us
+//   permissions-updated          our roles changed (made or unmade an owner); permsToken is refreshed
+//   offline {reason, redirect_url, message}  the server is going offline
 
 import { Presence, Socket } from "phoenix";
 
 export class HubSession {
   /**
    * hubId: the hub_sid; socketUrl: "/socket" or "wss://host/socket"; profile(): the current {displayName, avatarId};
-   * context: {mobile, hmd, embed}. Socket/PresenceClass can be replaced in tests.
+   * context: {mobile, hmd, embed}; joinParams(): more join payload fields (auth_token, hub_invite_id), read at
+   * every (re)join; sessionToken: one to present on the first connect. Socket/PresenceClass can be replaced in tests.
    */
-  constructor({ hubId, socketUrl = "/socket", profile, context, SocketClass = Socket, PresenceClass = Presence, socketOptions = {} }) {
+  constructor({ hubId, socketUrl = "/socket", profile, context, joinParams = () => ({}), sessionToken = null, SocketClass = Socket, PresenceClass = Presence, socketOptions = {} }) {
     this.hubId = hubId;
     this.profile = profile;
     this.context = context;
     this.sessionId = null;
-    this.sessionToken = null;
+    this.sessionToken = sessionToken;
+    this.permsToken = null;
     this.hub = null;
     this.listeners = new Map();
     this.joinCount = 0;
@@ -59,12 +65,17 @@ export class HubSession {
       this.emit("connection", "lost");
     };
     this.socket.onError(lost);
+    // A socket the server closed for good (kicked, account disabled) must not reconnect: say why instead.
+    this.socket.onClose((event) => {
+      const why = endReason(event);
+      if (why && !this.leaving) this.end(why);
+    });
     this.socket.onClose(lost);
 
     this.sentProfile = null; // the profile the server has: sent with the (re)join or with profile_updated
     this.channel = this.socket.channel(`hub:${hubId}`, () => {
       this.sentProfile = { ...this.profile() };
-      return { profile: this.sentProfile, context: this.context };
+      return { ...joinParams(), profile: this.sentProfile, context: this.context };
     });
     this.presence = new PresenceClass(this.channel);
     this.presence.onSync(() => this.emit("presence"));
@@ -74,6 +85,14 @@ export class HubSession {
       const hub = Array.isArray(m?.hubs) ? m.hubs[0] : null;
       if (hub) this.hub = hub;
       this.emit("hub-refresh", { hub: this.hub, stale: m?.stale_fields || [] });
+    });
+    this.channel.on("mute", () => this.emit("mute"));
+    this.channel.on("offline", (m) => this.emit("offline", m || {}));
+    this.channel.on("permissions_updated", () => {
+      this.request("refresh_perms_token").then((r) => {
+        if (r.status === "ok" && r.response?.perms_token) this.permsToken = r.response.perms_token;
+        this.emit("permissions-updated");
+      });
     });
     this.channel.onClose(() => {
       if (!this.leaving && !this.failed) this.emit("closed");
@@ -94,6 +113,7 @@ export class HubSession {
     const hub = Array.isArray(reply?.hubs) ? reply.hubs[0] : null;
     if (hub) this.hub = hub;
     if (reply?.session_token) this.sessionToken = reply.session_token;
+    if (reply?.perms_token) this.permsToken = reply.perms_token;
     this.joinCount++;
     if (this.joinCount === 1) {
       this.sessionId = reply.session_id;
@@ -109,7 +129,7 @@ export class HubSession {
   }
 
   onRefused(reply) {
-    const err = { reason: reply?.reason || "join_failed", message: reply?.message || "the server refused to let us in" };
+    const err = { ...reply, reason: reply?.reason || "join_failed", message: reply?.message || "the server refused to let us in" };
     // phoenix would keep retrying a refused join; a refusal (no such room, closed, denied) does not go away.
     this.failed = err;
     this.leaving = true;
@@ -117,6 +137,15 @@ export class HubSession {
     this.socket.disconnect();
     this.rejectJoined(Object.assign(new Error(err.message), err));
     this.emit("join-error", err);
+  }
+
+  /** The server closed our socket for good: stop reconnecting and tell the page. */
+  end(why) {
+    this.failed = why;
+    this.leaving = true;
+    this.channel.leave();
+    this.socket.disconnect();
+    this.emit("ended", why);
   }
 
   whenJoined() {
@@ -196,6 +225,17 @@ export class HubSession {
       }
     }
   }
+}
+
+/**
+ * {reason, message} when a socket's close event says the server ended our session for good (its close reason
+ * starts with "kicked:" or "account disabled:"), else null.
+ */
+export function endReason(event) {
+  const text = typeof event?.reason === "string" ? event.reason : "";
+  const m = /^(kicked|account disabled):\s*(.*)$/i.exec(text);
+  if (!m) return null;
+  return { reason: m[1].toLowerCase() === "kicked" ? "kicked" : "account_disabled", message: m[2] };
 }
 
 /** The meta that says most about a session: one in the room beats one in the lobby; then the latest. */

@@ -5,15 +5,20 @@
 // becomes available when it is there.
 
 import "./room.css";
+import "./controls.css";
 import { rememberRoom } from "../shared/api.js";
+import { mountAccount, roomJoinParams } from "./account.js";
 import { ChatView } from "./chat.js";
 import { el, show } from "./dom.js";
 import { Entry } from "./entry.js";
 import { HubSession } from "./hub-session.js";
 import { LOOKS, lookFor } from "./looks.js";
 import { joinErrorText, pushErrorText } from "./messages.js";
+import { mountModeration, removedSessionToken } from "./moderation.js";
+import { mountOffline } from "./offline.js";
 import { checkDisplayName, loadProfile, saveProfile } from "./profile.js";
 import { NameBook, counts, describeCounts, people } from "./roster.js";
+import { mountSettings } from "./settings.js";
 
 const timings = { firstFrameMs: null, joinedMs: null, lobbyReadyMs: null, enterClickedMs: null, inRoomMs: null };
 const hubId = decodeURIComponent(location.pathname.split("/")[1] || "");
@@ -76,9 +81,17 @@ const hub = new HubSession({
   hubId,
   profile: () => ({ displayName: profile.displayName, avatarId: profile.avatarId }),
   context: { mobile: /Mobi|Android|iPhone|iPad/i.test(navigator.userAgent), hmd: false, embed: window.self !== window.top },
+  joinParams: roomJoinParams, // the account token and the link's invite id
+  sessionToken: removedSessionToken(hubId), // set while a moderator's removal lasts: the server refuses it
 });
 const chat = new ChatView({ hub, names, onUnread: (n) => { chatToggle.textContent = n > 0 ? `Chat (${n})` : "Chat"; } });
 const entry = new Entry(hub, onEntryChange);
+// Accounts, room settings, moderation and offline notices (account.js, settings.js, moderation.js, offline.js).
+const controls = { hub, hubId, names, nav: leaveButton.parentElement, leaveButton, showBanner, showFatal };
+mountAccount(controls);
+mountSettings(controls);
+const moderation = mountModeration(controls);
+mountOffline(controls);
 
 app.replaceChildren(sceneHost, bar, lobby, peoplePanel, chat.panel, banner, fatal);
 document.body.classList.add("in-lobby");
@@ -254,7 +267,8 @@ function renderPeople(occupants) {
       el("span", { class: "swatch-dot", style: `background:${lookFor(p.avatarId).body.color}`, "aria-hidden": "true" }),
       el("span", { class: "name" }, p.displayName + (p.self ? " (you)" : "")),
       el("span", { class: "where" }, p.where === "room" ? "in the room" : p.entering ? "entering…" : "in the lobby"),
-      p.typing ? el("span", { class: "typing" }, "typing…") : null)));
+      p.typing ? el("span", { class: "typing" }, "typing…") : null,
+      moderation.extras(p, occupants[p.sessionId]))));
 }
 
 // ---- entering -----------------------------------------------------------------------------------------------
@@ -376,7 +390,8 @@ function showBanner(text, kind = "warn", ms = 0) {
 }
 
 function showFatal(err) {
-  const { title: t, text } = err.reason === "channel_closed" ? { title: "You are no longer in the room", text: `${err.message}.` } : joinErrorText(err);
+  const { title: t, text } = err.title ? err // already worded: removed, offline, account disabled
+    : err.reason === "channel_closed" ? { title: "You are no longer in the room", text: `${err.message}.` } : joinErrorText(err);
   fatalTitle.textContent = t;
   fatalText.textContent = text;
   document.title = `${t} · toncon`;
@@ -400,6 +415,13 @@ window.toncon = {
   },
   get ready() {
     return !enterButton.disabled;
+  },
+  /** Our presence meta's roles and permissions in this room. */
+  get roles() {
+    return hub.occupants()[hub.sessionId]?.roles ?? null;
+  },
+  get permissions() {
+    return hub.occupants()[hub.sessionId]?.permissions ?? null;
   },
   timings,
   avatarPosition: () => world?.avatarPosition() ?? null,

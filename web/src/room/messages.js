@@ -22,6 +22,10 @@ const JOIN = {
     title: "Your display name was not accepted",
     text: "Pick another display name and try again.",
   },
+  offline: {
+    title: "This server is offline",
+    text: "Its operator has taken it offline for now. Come back later.",
+  },
 };
 
 /** {title, text} for a refused join ({reason, message} from the server). */
@@ -30,7 +34,7 @@ export function joinErrorText(err) {
   const detail = err?.message ? capitalise(err.message) : "";
   if (known) {
     // The server's message says why for join_denied and invalid_profile; for the others it repeats the title.
-    const useful = detail && (err.reason === "join_denied" || err.reason === "invalid_profile");
+    const useful = detail && (err.reason === "join_denied" || err.reason === "invalid_profile" || err.reason === "offline");
     return { title: known.title, text: useful ? `${detail}.` : known.text };
   }
   return {
@@ -42,6 +46,7 @@ export function joinErrorText(err) {
 const PUSH = {
   room_full: (m) => `The room is full${m ? ` (${stripTail(m)})` : ""}. You can wait here in the lobby and try again when someone leaves.`,
   rate_limited: () => "You are sending messages too fast. Wait a moment, then send again.",
+  forbidden: (m) => `That is not allowed: ${m || "you do not have the permission for it in this room"}.`,
   not_allowed: (m) => `${capitalise(m || "that is not allowed in this room")}.`,
   too_long: (m) => `Your message is too long: ${m || "shorten it"}.`,
   invalid_profile: (m) => `That display name does not work: ${m || "pick another"}.`,

@@ -1,0 +1,275 @@
+// End to end: an owner and a guest in two browser contexts of headless Chromium, against a real toncon started
+// without a mail server, so sign-in links go to the server's log, where the test reads them as an operator would.
+// Home → create a room → sign in from the room with the link from the log (the room's creator token is claimed)
+// → the owner changes the room's name and turns text chat off, and the guest sees both → mute and unmute → the
+// owner removes the guest, whose page says so, does not reconnect, and cannot come back → sign in on the home page
+// → a refused token is forgotten → offline mode tells the people in the room and sends them on.
+// The steps share one server and room and run in order; each is its own test so a failure says which step broke.
+
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
+
+import { assertNoErrors, enterRoom, launchBrowser, openPerson, screenshot, serverBinary, startServer, until, WAIT_MS } from "./harness.js";
+
+const run = promisify(execFile);
+serverBinary(); // fail at once, with the build command, when there is no server
+const STEP_MS = 60000;
+
+describe("owners: sign-in by email link, room settings, moderation, offline", { timeout: 240000 }, () => {
+  let server;
+  let browser;
+  let owner;
+  let guest;
+  let roomUrl;
+  const sid = {};
+  let guestSockets = 0;
+
+  /** `toncon admin ...` on the running server's data folder, as an operator does. */
+  const admin = (...args) => run(serverBinary(), ["admin", ...args, "--data", server.dataDir], { timeout: 15000 });
+
+  /** The newest sign-in link the server wrote to its log after `from` characters, once it is there. */
+  async function linkFromLog(from) {
+    const deadline = Date.now() + WAIT_MS;
+    for (;;) {
+      const links = server.stderr.slice(from).match(/https?:\/\/[^\s"\\]+\/verify\?[^\s"\\]+/g);
+      if (links) return links[links.length - 1];
+      if (Date.now() > deadline) throw new Error(`no sign-in link in the server's log; it says:\n${server.stderr.slice(from)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** Opens a sign-in link in a new page of person's browser context (another tab) and waits for it to finish. */
+  async function followLink(person, link) {
+    const tab = await person.context.newPage();
+    tab.on("pageerror", (err) => person.errors.push(`${person.name} (link tab): uncaught ${err.message}`));
+    await tab.goto(link);
+    await tab.waitForFunction(() => document.querySelector("h1")?.textContent === "You are signed in", null, { timeout: WAIT_MS });
+    assert.equal(new URL(tab.url()).search, "", "the link's one-time token leaves the address bar");
+    await tab.close();
+  }
+
+  before(async () => {
+    server = await startServer();
+    // An admin exists already, so the owner's account is an ordinary one: only the room's creator token makes it
+    // an owner (the first account to sign in on a server without an admin would become admin).
+    await admin("create-admin", "admin@example.org");
+    browser = await launchBrowser();
+    owner = await openPerson(browser, "owner");
+    guest = await openPerson(browser, "guest");
+    guest.page.on("websocket", () => guestSockets++);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    await server?.cleanup();
+  });
+
+  test("the owner creates a room on the home page and signs in from the room with the link from the server's log", { timeout: STEP_MS }, async () => {
+    const { page } = owner;
+    await page.goto(`${server.url}/`);
+    await page.fill("#room-name", "Owner's room");
+    await page.click("#create-room");
+    await page.waitForURL(/\/[A-Za-z0-9]{7}\/[a-z0-9-]+$/, { timeout: WAIT_MS });
+    roomUrl = page.url();
+    sid.owner = await until(owner, "the room's join", () => window.toncon?.sessionId);
+    assert.deepEqual(await page.evaluate(() => window.toncon.roles), { owner: false, creator: false, signed_in: false });
+    assert.ok(await page.locator("#settings-toggle").isHidden(), "no settings before signing in");
+    await until(owner, "the hint to sign in to own the room", () => document.querySelector("#banner:not([hidden])")?.textContent.includes("sign in"));
+
+    await page.click("#account-toggle");
+    assert.match(await page.locator("#sign-in-hint").innerText(), /You created this room: sign in/);
+    const logFrom = server.stderr.length;
+    await page.fill("#sign-in-email", "Owner@Example.org");
+    await page.click("#sign-in-send");
+    const status = await until(owner, "the sign-in status", () => {
+      const t = document.querySelector("#sign-in-status")?.textContent || "";
+      return t.includes("log") && t;
+    });
+    assert.match(status, /^The link was written to the server's log \(no mail server is configured\)/);
+    await screenshot(owner, "owner-01-link-in-log");
+
+    await followLink(owner, await linkFromLog(logFrom));
+    const label = await until(owner, "the signed-in account in the bar", () => {
+      const t = document.querySelector("#account-toggle").textContent;
+      return t !== "Sign in" && t;
+    });
+    assert.equal(label, "owner@example.org", "the server's normalised address");
+    assert.match(await page.locator("#signed-in-as").innerText(), /Signed in as owner@example.org/);
+    const roles = await until(owner, "the creator role", () => window.toncon.roles?.creator && window.toncon.roles);
+    assert.deepEqual(roles, { owner: true, creator: true, signed_in: true }, "the creator token was claimed, and no admin powers");
+    assert.equal(await page.evaluate((hubId) => sessionStorage.getItem(`toncon.creator.${hubId}`), new URL(roomUrl).pathname.split("/")[1]), null);
+    assert.deepEqual(await page.evaluate(() => JSON.parse(localStorage.getItem("toncon.credentials")).email), "owner@example.org");
+    await page.click("#account-dialog-close");
+    await until(owner, "the settings button", () => !document.querySelector("#settings-toggle").hidden);
+    await enterRoom(owner, { displayName: "Olive" });
+  });
+
+  test("an anonymous guest comes in and has no owner controls", { timeout: STEP_MS }, async () => {
+    await guest.page.goto(roomUrl);
+    sid.guest = await enterRoom(guest, { displayName: "Gus" });
+    assert.deepEqual(await guest.page.evaluate(() => window.toncon.roles), { owner: false, creator: false, signed_in: false });
+    assert.ok(await guest.page.locator("#settings-toggle").isHidden());
+    assert.equal(await guest.page.locator("#chat-input").isEnabled(), true);
+    await guest.page.click("#people-toggle");
+    await until(guest, "Olive in the guest's people list", () => document.querySelector("#people-list")?.textContent.includes("Olive"));
+    const ownerRow = guest.page.locator(`#people-list li[data-session-id="${sid.owner}"]`);
+    assert.match(await ownerRow.innerText(), /creator/);
+    await ownerRow.locator("summary").click();
+    assert.deepEqual(await ownerRow.locator("[data-action]").evaluateAll((bs) => bs.map((b) => b.dataset.action)), ["block"],
+      "a guest may only block");
+    await ownerRow.locator("summary").click();
+  });
+
+  test("the owner renames the room and turns text chat off; the guest sees both", { timeout: STEP_MS }, async () => {
+    const { page } = owner;
+    await page.click("#settings-toggle");
+    assert.equal(await page.inputValue("#settings-name"), "Owner's room");
+    assert.equal(await page.isChecked("#entry-allow"), true);
+    assert.equal(await page.isChecked("#perm-text_chat"), true);
+    await page.fill("#settings-name", "Renamed by Olive");
+    await page.uncheck("#perm-text_chat");
+    await screenshot(owner, "owner-02-settings");
+    await page.click("#settings-save");
+    await until(owner, "the saved message", () => document.querySelector("#settings-status").textContent.startsWith("Saved"));
+    await page.click("#settings-dialog-close");
+
+    await until(guest, "the new name in the guest's bar", () => document.querySelector("#room-title").textContent === "Renamed by Olive");
+    assert.match(await guest.page.title(), /^Renamed by Olive/);
+    await until(guest, "text chat to be off for the guest", () => window.toncon.permissions?.text_chat === false && document.querySelector("#chat-input").disabled);
+    assert.equal(await guest.page.getAttribute("#chat-input", "placeholder"), "Text chat is turned off in this room");
+    assert.equal(await page.evaluate(() => window.toncon.permissions.text_chat), true, "owners keep every member permission");
+    assert.equal(await page.locator("#room-title").innerText(), "Renamed by Olive");
+    await screenshot(guest, "owner-03-guest-sees-change");
+  });
+
+  test("the owner mutes the guest, who is told and unmutes", { timeout: STEP_MS }, async () => {
+    const { page } = owner;
+    await page.click("#people-toggle");
+    const row = page.locator(`#people-list li[data-session-id="${sid.guest}"]`);
+    await row.locator("summary").click();
+    await row.locator('[data-action="mute"]').click();
+    const notice = await until(guest, "the muted notice", () => !document.querySelector("#muted-notice").hidden && document.querySelector("#muted-notice").textContent);
+    assert.match(notice, /A moderator muted you/);
+    await until(owner, "the muted badge", (id) => document.querySelector(`#people-list li[data-session-id="${id}"] .badge.muted`), sid.guest);
+    await screenshot(guest, "owner-04-muted");
+    await guest.page.click("#unmute");
+    await until(guest, "the notice to go", () => document.querySelector("#muted-notice").hidden);
+    await until(owner, "the muted badge to go", (id) => !document.querySelector(`#people-list li[data-session-id="${id}"] .badge.muted`), sid.guest);
+  });
+
+  test("the owner removes the guest: the guest's page says so, does not reconnect, and a reload is refused", { timeout: STEP_MS }, async () => {
+    const { page } = owner;
+    const row = page.locator(`#people-list li[data-session-id="${sid.guest}"]`);
+    page.once("dialog", (d) => {
+      assert.match(d.message(), /Remove Gus from the room\?/);
+      d.accept();
+    });
+    if (!(await row.locator("details").evaluate((d) => d.open))) await row.locator("summary").click();
+    await row.locator('[data-action="kick"]').click();
+    const title = await until(guest, "the removed message", () => !document.querySelector("#fatal").hidden && document.querySelector("#fatal-title").textContent);
+    assert.equal(title, "You were removed from the room by a moderator");
+    await until(owner, "the guest to leave the owner's list", (id) => !document.querySelector(`#people-list li[data-session-id="${id}"]`), sid.guest);
+    await until(owner, "the guest's avatar to go", () => window.toncon.remoteAvatars().length === 0);
+    await screenshot(guest, "owner-05-removed");
+
+    const socketsBefore = guestSockets;
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // phoenix retries within 10 ms to 1 s
+    assert.equal(guestSockets, socketsBefore, "the removed page opened no new socket");
+    assert.equal(await guest.page.locator("#fatal-title").innerText(), "You were removed from the room by a moderator");
+
+    await guest.page.reload();
+    const again = await until(guest, "the refusal after a reload", () => !document.querySelector("#fatal")?.hidden && document.querySelector("#fatal-text").textContent);
+    assert.equal(await guest.page.locator("#fatal-title").innerText(), "You cannot enter this room");
+    assert.match(again, /^A moderator removed you from this room; you can come back in 5 minutes\.$/);
+    await screenshot(guest, "owner-05-cannot-rejoin");
+    assertNoErrors(guest);
+    await guest.context.close(); // done: one page fewer drawing a 3D room on a small machine
+  });
+
+  test("the home page shows who is signed in, and signs in another visitor with the link from the log", { timeout: STEP_MS }, async () => {
+    const home = await owner.context.newPage();
+    await home.goto(`${server.url}/`);
+    await home.waitForSelector("#signed-in-as", { state: "visible", timeout: WAIT_MS });
+    assert.match(await home.locator("#signed-in-as").innerText(), /Signed in as owner@example.org/);
+    await home.close();
+
+    const visitor = await openPerson(browser, "visitor");
+    await visitor.page.goto(`${server.url}/`);
+    assert.match(await visitor.page.locator("#sign-in-hint").innerText(), /Sign in to own the rooms you create/);
+    const logFrom = server.stderr.length;
+    await visitor.page.fill("#sign-in-email", "visitor@example.org");
+    await visitor.page.click("#sign-in-send");
+    await until(visitor, "the log message", () => document.querySelector("#sign-in-status").textContent.includes("server's log"));
+    await followLink(visitor, await linkFromLog(logFrom));
+    await until(visitor, "signed in on the home page", () => !document.querySelector("#signed-in").hidden);
+    assert.match(await visitor.page.locator("#signed-in-as").innerText(), /visitor@example.org/);
+    await screenshot(visitor, "owner-06-home-signed-in");
+    await visitor.page.click("#sign-out");
+    await until(visitor, "signed out", () => !document.querySelector("#sign-in-form").hidden && localStorage.getItem("toncon.credentials") === null);
+    assertNoErrors(visitor);
+    await visitor.context.close();
+  });
+
+  let inviteUrl;
+  test("the owner makes the room invite only: a revoked invite link and the plain link are refused", { timeout: STEP_MS }, async () => {
+    const { page } = owner;
+    await page.click("#settings-toggle");
+    await page.check("#entry-invite");
+    await page.click("#settings-save");
+    await until(owner, "the saved message", () => document.querySelector("#settings-status").textContent.startsWith("Saved"));
+    const first = await until(owner, "the invite link", () => document.querySelector("#invite-link")?.value);
+    const hubId = new URL(roomUrl).pathname.split("/")[1];
+    assert.match(new URL(first).pathname, new RegExp(`^/${hubId}/renamed-by-olive$`), "the room's link, with its new name");
+    assert.match(new URL(first).searchParams.get("hub_invite_id"), /.+/);
+    await page.click("#invite-revoke");
+    inviteUrl = await until(owner, "a new invite link", (old) => {
+      const v = document.querySelector("#invite-link").value;
+      return v !== old && v;
+    }, first);
+    assert.match(await page.locator("#invite-status").innerText(), /old link no longer works/);
+    await screenshot(owner, "owner-07-invite");
+    await page.click("#settings-dialog-close");
+
+    const newcomer = await openPerson(browser, "newcomer");
+    for (const url of [roomUrl, first]) {
+      await newcomer.page.goto(url);
+      const text = await until(newcomer, `the refusal of ${url}`, () => !document.querySelector("#fatal")?.hidden && document.querySelector("#fatal-text").textContent);
+      assert.equal(await newcomer.page.locator("#fatal-title").innerText(), "You cannot enter this room");
+      assert.match(text, /^This room is invite only: ask an owner for an invite link\.$/);
+    }
+    assertNoErrors(newcomer);
+    await newcomer.context.close();
+  });
+
+  test("a token the server refuses is forgotten with a message, and the room is joined without it (with the invite link)", { timeout: STEP_MS }, async () => {
+    const stale = await openPerson(browser, "stale");
+    await stale.page.goto(`${server.url}/cost`);
+    await stale.page.evaluate(() => localStorage.setItem("toncon.credentials", JSON.stringify({ token: "not.a.token", email: "old@example.org" })));
+    await stale.page.goto(inviteUrl);
+    const banner = await until(stale, "the signed-out message", () => document.querySelector("#banner:not([hidden])")?.textContent);
+    assert.match(banner, /^You were signed out: your sign-in has expired or is no longer valid here/);
+    assert.equal(await stale.page.locator("#account-toggle").innerText(), "Sign in");
+    assert.equal(await stale.page.evaluate(() => localStorage.getItem("toncon.credentials")), null);
+    await until(stale, "the anonymous join", () => window.toncon.sessionId && window.toncon.roles?.signed_in === false);
+    assertNoErrors(stale);
+    await stale.context.close();
+  });
+
+  test("offline mode: the owner's page shows the server's message, then follows the redirect", { timeout: STEP_MS }, async () => {
+    const { stdout } = await admin("offline", "on", "--redirect", `${server.url}/cost`);
+    assert.match(stdout, /offline mode is on/);
+    const text = await until(owner, "the offline notice", () => document.body.classList.contains("offline") && document.querySelector("#fatal-text").textContent);
+    assert.equal(await owner.page.locator("#fatal-title").innerText(), "This server is offline");
+    assert.match(text, /^This server is going offline\. Taking you to 127\.0\.0\.1:\d+ in a few seconds/);
+    assert.equal(await owner.page.getAttribute("#offline-redirect a", "href"), `${server.url}/cost`);
+    await screenshot(owner, "owner-08-offline");
+    await owner.page.waitForURL(`${server.url}/cost`, { timeout: WAIT_MS });
+  });
+
+  test("no errors in the owner's console", () => {
+    assertNoErrors(owner);
+  });
+});
