@@ -3,6 +3,7 @@
 import "./home.css";
 import { Socket } from "phoenix";
 import { AccountBox } from "../shared/account-view.js";
+import { loadCredentials } from "../shared/account.js";
 import { api, recentRooms } from "../shared/api.js";
 
 const app = document.getElementById("app");
@@ -43,12 +44,16 @@ function render() {
     list.append(el("li", {}, el("a", { href: new URL(r.url, location.href).pathname }, r.name || r.hub_id)));
   }
   let socket = null; // opened only to ask for a sign-in link
+  const hint = "Sign in to own the rooms you create: you can then change their settings and moderate them.";
   const account = new AccountBox({
     socket: () => (socket ??= new Socket("/socket", {})),
-    hint: "Sign in to own the rooms you create: you can then change their settings and moderate them.",
-    onChange: (c) => account.setHint(c ? "" : "Sign in to own the rooms you create: you can then change their settings and moderate them."),
+    release: () => {
+      socket?.disconnect();
+      socket = null;
+    },
+    hint: loadCredentials() ? "" : hint,
+    onChange: (c) => account.setHint(c ? "" : hint),
   });
-  if (account.credentials) account.setHint("");
 
   const footer = el("footer", { id: "version" }, "toncon");
   api("/api/v1/meta").then((m) => { footer.textContent = `toncon ${m.version}`; }).catch(() => {});

@@ -261,8 +261,9 @@ export function mountSettings(ctx) {
       showBanner("You are no longer an owner of this room, so its settings closed.", "warn", 6000);
     }
   });
-  hub.on("hub-refresh", () => {
-    if (dialog.isOpen) fill();
+  hub.on("hub-refresh", ({ hub: h }) => {
+    if (h?.entry_mode === "deny") closeAllDialogs(); // the room is closed: the page says so (main.js)
+    else if (dialog.isOpen) fill();
   });
   for (const event of ["join-error", "closed", "ended", "offline"]) hub.on(event, () => closeAllDialogs());
 }

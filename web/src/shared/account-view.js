@@ -9,9 +9,12 @@ export class AccountBox {
    * socket(): the phoenix Socket to ask on (opened if needed). accept({token, email}) resolves {ok, message}: the
    * room signs in on its hub channel there, and a refusal keeps the credentials out. signOut() runs before the
    * credentials are forgotten. onChange(credentials|null) after every change. hint: a line shown above the form.
+   * release(): the wait for a link is over (signed in, refused, expired or cancelled); the home page closes its
+   * socket there, so a visitor who is not in a room holds no connection.
    */
-  constructor({ socket, accept = async () => ({ ok: true }), signOut = async () => {}, onChange = () => {}, hint = "" }) {
+  constructor({ socket, accept = async () => ({ ok: true }), signOut = async () => {}, onChange = () => {}, release = () => {}, hint = "" }) {
     this.socket = socket;
+    this.release = release;
     this.accept = accept;
     this.signOutHook = signOut;
     this.onChange = onChange;
@@ -74,7 +77,7 @@ export class AccountBox {
       onCredentials: (c) => this.arrived(c),
       onExpired: () => {
         if (this.request !== request) return;
-        this.startOver();
+        this.startOver(); // also releases
         this.say("The sign-in link was not opened in time. Ask for a new one.", "error");
       },
     });
@@ -87,6 +90,7 @@ export class AccountBox {
       this.cancel.hidden = false;
     } else {
       this.request = null;
+      this.release();
       this.send.disabled = false;
       this.email.disabled = false;
       this.say(signInErrorText(r.status, r.response), "error");
@@ -97,6 +101,7 @@ export class AccountBox {
     this.request = null;
     this.say("Signing you in…");
     const r = await this.accept(credentials);
+    this.release();
     this.resetForm();
     if (!r.ok) {
       this.say(r.message, "error");
@@ -109,7 +114,10 @@ export class AccountBox {
   }
 
   startOver() {
-    this.request?.cancel();
+    if (this.request) {
+      this.request.cancel();
+      this.release();
+    }
     this.request = null;
     this.resetForm();
     this.say("");
