@@ -28,7 +28,7 @@ type Config struct {
 	Pause func() error
 	Now   func() time.Time
 	Log   *slog.Logger
-	// Tick is how often the meter samples and evaluates the budget; default 15 s.
+	// Tick is how often the meter samples, checks offline mode and the budget, and tells rooms; default 5 s.
 	Tick time.Duration
 	// SettingsTTL is how long settings are cached, so `toncon admin` changes reach a running server within it;
 	// default 2 s.
@@ -84,7 +84,7 @@ func New(cfg Config) *Ops {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Tick <= 0 {
-		cfg.Tick = 15 * time.Second
+		cfg.Tick = 5 * time.Second
 	}
 	if cfg.SettingsTTL <= 0 {
 		cfg.SettingsTTL = 2 * time.Second

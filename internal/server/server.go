@@ -45,7 +45,7 @@ type Config struct {
 	Socket phx.Config // socket limits and timeouts
 	// Capacity is measured capacity (toncon loadtest capacity) for the /cost planner; nil uses the seed's charts.
 	Capacity *cost.Capacity
-	// OpsTick is how often the usage meter samples and checks budget and idle; default 15 s (tests shorten it).
+	// OpsTick is how often the usage meter samples and checks offline mode, budget and idle; default 5 s.
 	OpsTick time.Duration
 	Pprof   bool // serve Go profiles under /debug/pprof/ (serve --pprof); off by default
 
