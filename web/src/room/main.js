@@ -12,6 +12,7 @@ import { ChatView } from "./chat.js";
 import { el, show } from "./dom.js";
 import { Entry } from "./entry.js";
 import { HubSession } from "./hub-session.js";
+import { mountMedia } from "./media/index.js";
 import { LOOKS, lookFor } from "./looks.js";
 import { joinErrorText, pushErrorText } from "./messages.js";
 import { mountModeration, removedSessionToken } from "./moderation.js";
@@ -92,6 +93,9 @@ mountAccount(controls);
 mountSettings(controls);
 const moderation = mountModeration(controls);
 mountOffline(controls);
+// Voice, camera and screen share (media/): the lobby's microphone check, the media bar, spatial audio.
+const media = mountMedia({ hub, showBanner });
+lobbyForm.insertBefore(media.lobbySection, lobbyStatus);
 
 app.replaceChildren(sceneHost, bar, lobby, peoplePanel, chat.panel, banner, fatal);
 document.body.classList.add("in-lobby");
@@ -187,6 +191,7 @@ async function loadWorld() {
       onSceneError: (err) => showBanner(`The room's scene could not be loaded (${err.message}), so you are in a plain room instead.`, "warn", 8000),
     });
     progress(1, "The room is ready.");
+    media.setWorld(world);
     updateEnterButton();
     if (sessionStorage.getItem(REENTER_KEY) && entry.state === "lobby") enter();
   } catch (err) {
@@ -316,6 +321,7 @@ function onEntryChange({ state, error, full }) {
   lobbyStatus.textContent = error;
   lobbyStatus.classList.toggle("error", !!error);
   lobbyStatus.classList.toggle("full", full);
+  media.setRoomState(state);
   if (state === "room") {
     world?.enterRoom();
     sessionStorage.setItem(REENTER_KEY, "1");
@@ -429,4 +435,5 @@ window.toncon = {
     (world?.remoteAvatars() ?? []).map((a) => ({ ...a, displayName: roster.profileOf(a.sessionId)?.displayName ?? null })),
   adapterStats: () => world?.adapter()?.stats ?? null,
   dropConnection: () => hub.dropConnection(),
+  media: media.api,
 };
