@@ -131,6 +131,12 @@ describe("voice and camera in the browser", { timeout: 120000 }, () => {
     const first = await inbound(bob, sid.ada, "audio");
     const later = await grows(bob, sid.ada, "audio", "packetsReceived", first.packetsReceived);
     assert.ok(later > first.packetsReceived);
+    // A fresh perms token from the hub channel is accepted by the media server, and the audio keeps coming.
+    await bob.page.evaluate(() => window.toncon.media.refreshToken());
+    const refreshed = await bob.page.evaluate(() => window.toncon.media.stats());
+    assert.equal(refreshed.counters.refreshes, 1);
+    assert.equal(refreshed.state, "connected");
+    await grows(bob, sid.ada, "audio", "packetsReceived", later);
     // Bob sends nothing (no microphone), and Ada's publish connection sends audio.
     const adaStats = await ada.page.evaluate(() => window.toncon.media.stats());
     assert.ok(adaStats.publish.outbound.some((o) => o.kind === "audio" && o.packetsSent > 0), JSON.stringify(adaStats.publish));

@@ -202,6 +202,7 @@ export function mountMedia({ hub, showBanner = () => {} }) {
     const now = performance.now();
     selfSpeaking.update(level, now);
     spatial?.updateLevels(now);
+    if (inRoom && spatial?.voices.size > 0) soundHint();
     for (const li of document.querySelectorAll("#people-list li[data-session-id]")) {
       const id = li.getAttribute("data-session-id");
       const heard = inRoom && conn.state === "connected" && conn.voice.allowed && !conn.voice.muted;
@@ -233,18 +234,19 @@ export function mountMedia({ hub, showBanner = () => {} }) {
     show(bar, inRoom);
     if (inRoom) {
       conn.start();
-      soundHint();
     } else {
       conn.stop();
     }
     drawBar();
   }
 
-  // Browsers keep a page silent until the person interacts with it; someone put back in the room by a reload
-  // has not yet. Say how to hear the others, once.
+  // Browsers keep a page silent until the person interacts with it, and someone put back in the room by a
+  // reload has not yet: once there is a voice to hear, say how to hear it.
+  let hinted = false;
   function soundHint() {
     const ctx = audioContext();
-    if (!ctx || ctx.state !== "suspended") return;
+    if (hinted || !ctx || ctx.state !== "suspended") return;
+    hinted = true;
     showBanner("Click anywhere or press a key to hear the people in the room.", "ok");
     ctx.addEventListener("statechange", function resumed() {
       if (ctx.state !== "running") return;
@@ -272,6 +274,8 @@ export function mountMedia({ hub, showBanner = () => {} }) {
     },
     level: () => local.level(),
     stats: () => conn.stats(),
+    /** Sends a fresh perms token now (it happens by itself a minute before expiry); resolves when done. */
+    refreshToken: () => conn.refreshToken(),
     remote: () => [...remote.view()].map(([sessionId, v]) => ({ sessionId, audio: !!v.audio, video: v.video?.source ?? null })),
     spatial: () => spatial?.describe() ?? [],
   };

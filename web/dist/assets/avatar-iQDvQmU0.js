@@ -1,4 +1,4 @@
-import{l as d,g as l}from"./hub-Ctu7qFk6.js";const c="#toncon-avatar",y={template:c,components:["position","rotation",{selector:".head",component:"rotation"}]},m=1.6;function f(){const a=document.createElement("template");return a.id=c.slice(1),a.innerHTML=`
+import{l as d,g as l}from"./hub-BGBh8ltb.js";const c="#toncon-avatar",y={template:c,components:["position","rotation",{selector:".head",component:"rotation"}]},m=1.6;function f(){const a=document.createElement("template");return a.id=c.slice(1),a.innerHTML=`
     <a-entity class="avatar" avatar-look>
       <a-entity class="body" position="0 0.65 0" shadow="cast: true"></a-entity>
       <a-entity class="head" position="0 ${m} 0">
