@@ -175,7 +175,7 @@ func TestCapacityFileIsWhatTheCostPlannerReads(t *testing.T) {
 	if c.Machine != rep.Machine || c.SLO != "p99<200ms,loss<1%" || c.TonconVersion != "v0.0.0-test" || !strings.Contains(c.Notes, "rooms of 24") {
 		t.Errorf("%+v", c)
 	}
-	if !bytes.Contains(b, []byte(`"single_room_users"`)) || !bytes.Contains(b, []byte(`"steps"`)) {
+	if !bytes.Contains(b, []byte(`"single_room_users"`)) || !bytes.Contains(b, []byte(`"steps"`)) || !bytes.Contains(b, []byte(`"slo": "p99<200ms,loss<1%"`)) {
 		t.Errorf("the searches are not in the file:\n%s", b)
 	}
 

@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -91,18 +92,21 @@ func (r *CapacityReport) CapacityFile() ([]byte, error) {
 			Machine: r.Machine, ActiveUsersPerVCPU: active, InactiveUsersPerVCPU: inactive, SLO: r.SLO,
 			TonconVersion: r.Version,
 			Notes: fmt.Sprintf("toncon loadtest capacity: rooms of %d; active: everyone moving, %g updates/s; "+
-				"inactive: one in %d moving, the rest still at %g updates/s; no voice (the SFU is not built yet)",
+				"inactive: one in %d moving, the rest still at %g a second; no voice (the SFU is not built yet)",
 				r.PerRoom, Profiles["active"].Rate, Profiles["inactive"].MovingOneIn, Profiles["inactive"].StillRate)},
 		PerRoom: r.PerRoom, Profiles: r.Profiles,
 	}
 	if s := r.Profiles["single-room"]; s != nil && s.Best != nil {
 		f.SingleRoomUsers = s.Best.Users - s.Best.Failed
 	}
-	b, err := json.MarshalIndent(f, "", "  ")
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // keep "p99<200ms" readable: the file is for people too
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(f); err != nil {
 		return nil, err
 	}
-	return append(b, '\n'), nil
+	return b.Bytes(), nil
 }
 
 // DescribeMachine names the CPU this program runs on and the cores it may use, as a default for the capacity
