@@ -102,7 +102,11 @@ func TestServeReportsABusyDataFolder(t *testing.T) {
 	defer cancel()
 	done := make(chan int, 1)
 	go func() { done <- Run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", dir}, env) }()
+	deadline := time.Now().Add(15 * time.Second)
 	for !strings.Contains(errb.String(), "toncon is serving") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the first server did not start:\n%s", errb.String())
+		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	env2, _, errb2 := testEnv(map[string]string{"TONCON_TLS": "off"})
