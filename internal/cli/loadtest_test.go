@@ -11,31 +11,13 @@ import (
 
 	"toncon/internal/cost"
 	"toncon/internal/server"
+	"toncon/internal/server/servertest"
 )
 
 // startToncon runs a toncon in the test process on 127.0.0.1:0 over plain HTTP with a fresh data folder.
 func startToncon(t *testing.T) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), TLS: false})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("server did not stop")
-		}
-	})
-	return srv.URL().String()
+	return servertest.Start(t, server.Config{}).URL().String()
 }
 
 // The short run make test requires: 2 rooms × 5 people × 5 seconds.

@@ -13,31 +13,14 @@ import (
 	"time"
 
 	"toncon/internal/server"
+	"toncon/internal/server/servertest"
 )
 
 // startServer runs a real toncon in the test process on a loopback port, as make test does everywhere.
 func startServer(t *testing.T, withTLS bool) (url string, dataDir string) {
 	t.Helper()
 	dataDir = t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: dataDir, TLS: withTLS})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("server did not stop")
-		}
-	})
+	srv := servertest.Start(t, server.Config{DataDir: dataDir, TLS: withTLS})
 	return srv.URL().String(), dataDir
 }
 

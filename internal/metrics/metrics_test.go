@@ -13,31 +13,13 @@ import (
 
 	"toncon/internal/phx"
 	"toncon/internal/server"
+	"toncon/internal/server/servertest"
 )
 
 // start runs a real toncon on a loopback port over plain HTTP, as the load tests do.
 func start(t *testing.T, pprof bool) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Pprof: pprof})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("server did not stop")
-		}
-	})
-	return srv.URL().String()
+	return servertest.Start(t, server.Config{Pprof: pprof}).URL().String()
 }
 
 func get(t *testing.T, url string) (int, string) {
