@@ -185,5 +185,9 @@ type Store interface {
 	LoginTokens
 	HubRoles
 	Invites
+	Files
+	RoomObjects
+	Avatars
+	Scenes
 	Close() error
 }
