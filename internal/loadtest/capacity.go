@@ -111,6 +111,26 @@ func StepFromResult(res *Result) Step {
 		P50MS: res.Delay.P50MS, P95MS: res.Delay.P95MS, P99MS: res.Delay.P99MS,
 		Samples: res.Delay.Samples, LossPercent: res.Loss.Percent, ServerCPUSeconds: res.Server.CPUSeconds,
 		WallSeconds: res.WindowSeconds, GeneratorBusy: res.Generator.Saturated}
+	if m := res.Media; m != nil {
+		// With voice, a step holds only if voice holds too: the worse of the two counts, and people who got into
+		// the room but not its media count as failed.
+		st.Failed += m.Failed
+		worse := func(d *time.Duration, dms *float64, v float64) {
+			if v > *dms {
+				*dms, *d = v, msDur(v)
+			}
+		}
+		worse(&st.P50, &st.P50MS, m.Delay.P50MS)
+		worse(&st.P95, &st.P95MS, m.Delay.P95MS)
+		worse(&st.P99, &st.P99MS, m.Delay.P99MS)
+		if d := msDur(m.Delay.MaxMS); d > st.Max {
+			st.Max = d
+		}
+		st.LossPercent = max(st.LossPercent, m.Loss.Percent)
+		if m.Talkers > 0 && m.Delay.Samples == 0 {
+			st.Samples = 0 // voice was meant to flow and none was measured: the step cannot hold
+		}
+	}
 	return st
 }
 

@@ -50,6 +50,18 @@ func (h *hist) observe(us int64) {
 	}
 }
 
+// observeShared is observe for a histogram with several writers (a person's voice readers, one per talker).
+func (h *hist) observeShared(us int64) {
+	h.counts[bucketOf(us)].Add(1)
+	h.sumUS.Add(us)
+	for {
+		m := h.maxUS.Load()
+		if us <= m || h.maxUS.CompareAndSwap(m, us) {
+			return
+		}
+	}
+}
+
 // histSnap is a plain copy of one or many merged histograms.
 type histSnap struct {
 	counts [histBuckets]uint64

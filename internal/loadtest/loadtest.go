@@ -8,7 +8,9 @@
 // redirects, proxies from the environment nor the media host in join replies are followed. Every phase has a
 // deadline, so a run ends by itself.
 //
-// Voice (RTP through the SFU) is not simulated yet: the SFU does not exist.
+// With Media set, they also join the room's media server (the SFU) as the browser does; a share of them talk,
+// sending Opus-sized RTP packets stamped like the pose updates, and everyone receives everyone's voice, so the
+// delay and loss of voice are measured too (media.go).
 package loadtest
 
 import (
@@ -36,13 +38,15 @@ type Profile struct {
 	MovingOneIn int
 	// SingleRoom puts everyone in one room.
 	SingleRoom bool
+	// TalkShare is the share of each room that talks with Config.Media; 0 means one person per room.
+	TalkShare float64
 }
 
 // Profiles are the behaviours the seed's capacity chart distinguishes, plus one room for the per-room ceiling.
 var Profiles = map[string]Profile{
-	"active":      {Name: "active", Rate: 10, StillRate: 10, MovingOneIn: 1},
+	"active":      {Name: "active", Rate: 10, StillRate: 10, MovingOneIn: 1, TalkShare: 1.0 / 3},
 	"inactive":    {Name: "inactive", Rate: 10, StillRate: 1, MovingOneIn: 10},
-	"single-room": {Name: "single-room", Rate: 10, StillRate: 10, MovingOneIn: 1, SingleRoom: true},
+	"single-room": {Name: "single-room", Rate: 10, StillRate: 10, MovingOneIn: 1, SingleRoom: true, TalkShare: 1.0 / 3},
 }
 
 // ProfileNames lists the profiles in the order help texts show them.
@@ -69,6 +73,19 @@ type Config struct {
 	ProgressEvery time.Duration
 	// RunName names the rooms the run creates; default "loadtest <time>".
 	RunName string
+	// Media adds voice: everyone joins the room's media server at <URL>/media/socket and receives; a share
+	// of each room (Talkers, or the profile's) publishes a voice.
+	Media bool
+	// Talkers is the share of each room that talks, from 0 to 1; 0 takes the profile's.
+	Talkers float64
+}
+
+// talkShare is the share of each room that talks: Talkers when set, else the profile's.
+func (c *Config) talkShare() float64 {
+	if c.Talkers > 0 {
+		return c.Talkers
+	}
+	return c.Profile.TalkShare
 }
 
 // Limits that keep a mistyped flag from turning into a runaway run.
@@ -103,6 +120,10 @@ func (c *Config) Validate() error {
 		return errors.New("--moving-one-in must be at least 1")
 	case c.ChatEvery < 0 || (c.ChatEvery > 0 && c.ChatEvery < time.Second):
 		return errors.New("--chat-every must be 0 (no chat) or at least 1s")
+	case c.Talkers < 0 || c.Talkers > 1:
+		return errors.New("--talkers is the share of each room that talks: from 0 (the profile's) to 1")
+	case c.Talkers > 0 && !c.Media:
+		return errors.New("--talkers needs --media: without media nobody talks")
 	case c.ConnectRate < 0 || c.HeartbeatEvery < 0 || c.ProgressEvery < 0:
 		return errors.New("rates and intervals must not be negative")
 	}
@@ -130,6 +151,7 @@ type run struct {
 	base      *url.URL
 	socketURL string
 	http      *http.Client
+	media     *mediaKit // nil without Config.Media
 	start     time.Time
 
 	// The measured window in Unix microseconds, [windowStart, windowEnd). Unset (MaxInt64) until the ramp is over.
@@ -178,6 +200,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r.socketURL = ws.String()
 	defer r.http.CloseIdleConnections()
 
+	if cfg.Media {
+		var err error
+		if r.media, err = newMediaKit(base, cfg.TLS); err != nil {
+			return nil, err
+		}
+		defer r.media.http.CloseIdleConnections()
+	}
 	if err := r.makeRooms(ctx); err != nil {
 		return nil, err
 	}
@@ -227,6 +256,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	t1 := t0.Add(cfg.Duration)
 	for _, p := range r.persons {
 		p.counted.Store(p.state.Load() == stateEntered)
+		p.mediaCounted.Store(p.counted.Load() && p.mediaState.Load() == mediaReady)
 	}
 	r.windowEnd.Store(t1.UnixMicro())
 	r.windowStart.Store(t0.UnixMicro())
@@ -308,6 +338,29 @@ type counters struct {
 	chatSent, chatIn, otherIn, badIn           int64
 	sentWindow, gotWindow, gaps, dups, foreign int64
 	delays                                     histSnap
+	voice                                      voiceSnap
+}
+
+// voiceSnap sums voiceCounters.
+type voiceSnap struct {
+	packetsOut, packetsIn, bytesIn, tracksIn int64
+	sentWindow, gotWindow                    int64
+	gaps, dups, foreign, bad                 int64
+	delays                                   histSnap
+}
+
+func (s *voiceSnap) add(v *voiceCounters) {
+	s.packetsOut += v.packetsOut.Load()
+	s.packetsIn += v.packetsIn.Load()
+	s.bytesIn += v.bytesIn.Load()
+	s.tracksIn += v.tracksIn.Load()
+	s.sentWindow += v.sentWindow.Load()
+	s.gotWindow += v.gotWindow.Load()
+	s.gaps += v.gaps.Load()
+	s.dups += v.dups.Load()
+	s.foreign += v.foreign.Load()
+	s.bad += v.bad.Load()
+	s.delays.add(&v.delays)
 }
 
 func (r *run) counters() counters {
@@ -329,8 +382,28 @@ func (r *run) counters() counters {
 		c.dups += p.dups.Load()
 		c.foreign += p.foreign.Load()
 		c.delays.add(&p.delays)
+		if r.media != nil {
+			c.voice.add(&p.voice)
+		}
 	}
 	return c
+}
+
+// expectedVoiceWindow is how many in-window voice packets should have arrived: every measured person should
+// receive every in-window packet of every other measured person who talks in its room.
+func (r *run) expectedVoiceWindow() int64 {
+	var total int64
+	for _, rm := range r.rooms {
+		var sent, receivers int64
+		for _, p := range r.persons[rm.base : rm.base+rm.size] {
+			if p.mediaCounted.Load() {
+				receivers++
+				sent += p.voice.sentWindow.Load()
+			}
+		}
+		total += sent*receivers - sent
+	}
+	return total
 }
 
 // expectedWindow is how many in-window updates should have arrived: each counted person should receive every

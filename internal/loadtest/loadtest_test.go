@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -12,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"toncon/internal/media"
 	"toncon/internal/server"
 	"toncon/internal/server/servertest"
 )
@@ -156,4 +159,165 @@ func TestConfigChecks(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
+}
+
+// startMediaServer runs a toncon with its SFU on the loopback, as the browser tests do.
+func startMediaServer(t *testing.T) string {
+	t.Helper()
+	srv := servertest.Start(t, server.Config{Media: media.Config{ListenIP: "127.0.0.1"}})
+	return srv.URL().String()
+}
+
+func TestRunWithMediaMeasuresVoiceThroughTheSFU(t *testing.T) {
+	checkNoLeaks(t)
+	url := startMediaServer(t)
+	before, err := scrapeURL(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var lines []string
+	cfg := Config{URL: url, Profile: Profiles["active"], Rooms: 1, PerRoom: 3, Duration: 3 * time.Second,
+		Warmup: 1500 * time.Millisecond, Drain: time.Second, Media: true, ProgressEvery: 250 * time.Millisecond,
+		Progress: func(p Progress) { mu.Lock(); lines = append(lines, p.String()); mu.Unlock() }}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.Media
+	if m == nil {
+		t.Fatal("no media figures in the result")
+	}
+	if len(res.Errors) > 0 || m.Failed != 0 || m.Connected != 3 || m.Talkers != 1 {
+		t.Fatalf("talkers %d, connected %d, failed %d, errors %v", m.Talkers, m.Connected, m.Failed, res.Errors)
+	}
+	// One talker at 50 packets a second for 3 s, heard by the two others: about 300 packets.
+	if m.Loss.Expected < 240 || m.Loss.Expected > 330 {
+		t.Errorf("expected %d in-window voice packets, want about 300", m.Loss.Expected)
+	}
+	if m.Loss.Percent > 2 || m.Loss.Foreign != 0 || m.Loss.Duplicates != 0 || m.Unreadable != 0 {
+		t.Errorf("voice over an idle loopback: %+v, unreadable %d", m.Loss, m.Unreadable)
+	}
+	if m.Delay.Samples != uint64(m.Loss.Received) || m.Delay.Samples == 0 || m.Delay.P50MS <= 0 ||
+		m.Delay.P99MS < m.Delay.P50MS || m.Delay.P99MS > 500 {
+		t.Errorf("voice delays %+v for %d packets received", m.Delay, m.Loss.Received)
+	}
+	if m.TracksReceived != 2 {
+		t.Errorf("%d voices started playing, want 2 (the talker's, at each listener)", m.TracksReceived)
+	}
+	if m.OutPerSecond < 40 || m.OutPerSecond > 60 || m.InPerSecond < 80 || m.InPerSecond > 120 {
+		t.Errorf("voice packets out %.0f/s, in %.0f/s; want 50 and 100", m.OutPerSecond, m.InPerSecond)
+	}
+	// The server's /metrics saw the same: three peers, one track forwarded to two, and the packets.
+	if m.Server.Peers != 3 || m.Server.Tracks != 1 || m.Server.Streams != 2 || m.Server.ForwardedPerSecond < 80 {
+		t.Errorf("media server figures %+v", m.Server)
+	}
+	after, err := scrapeURL(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fwd := after.mediaForwarded - before.mediaForwarded; fwd < float64(m.Loss.Received) {
+		t.Errorf("toncon_media_forwarded_packets_total moved by %.0f, but %d packets were received", fwd, m.Loss.Received)
+	}
+	// The pose updates were measured alongside.
+	if res.Delay.Samples == 0 || res.Loss.Lost != 0 {
+		t.Errorf("pose updates next to voice: delay %+v, loss %+v", res.Delay, res.Loss)
+	}
+
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Media struct {
+			Talkers int `json:"talkers"`
+			Delay   struct {
+				P50 *float64 `json:"p50_ms"`
+				P95 *float64 `json:"p95_ms"`
+				P99 *float64 `json:"p99_ms"`
+			} `json:"delay"`
+			Loss map[string]any `json:"loss"`
+		} `json:"media"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil || doc.Media.Talkers != 1 || doc.Media.Delay.P50 == nil || doc.Media.Delay.P95 == nil || doc.Media.Delay.P99 == nil || doc.Media.Loss["percent"] == nil {
+		t.Errorf("JSON %s: %v", b, err)
+	}
+	for _, key := range []string{`"packets_in_per_second"`, `"forwarded_packets_per_second"`} {
+		if !strings.Contains(string(b[strings.Index(string(b), `"media"`):]), key) {
+			t.Errorf("the media JSON lacks %s", key)
+		}
+	}
+	var out strings.Builder
+	WriteSummary(&out, res)
+	t.Logf("summary:\n%s", out.String())
+	for _, want := range []string{"voice delay p50 / p95 / p99 / max", "voice loss", "media server"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, out.String())
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	voiceLine := false
+	for _, l := range lines {
+		voiceLine = voiceLine || strings.Contains(l, "voice 3 connected, p50")
+	}
+	if !voiceLine {
+		t.Errorf("no progress line showed voice delays: %q", lines)
+	}
+}
+
+func TestTalkersNeedMedia(t *testing.T) {
+	c := Config{URL: "http://127.0.0.1:4000", Profile: Profiles["active"], Rooms: 1, PerRoom: 2, Duration: time.Second, Talkers: 0.5}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "--media") {
+		t.Errorf("talkers without media: %v", err)
+	}
+	c.Media, c.Talkers = true, 1.5
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "--talkers") {
+		t.Errorf("talkers 1.5: %v", err)
+	}
+	for _, tc := range []struct {
+		size  int
+		share float64
+		want  int
+	}{{24, 1.0 / 3, 8}, {3, 1.0 / 3, 1}, {24, 0, 1}, {2, 0.01, 1}, {5, 1, 5}} {
+		if got := talkersIn(tc.size, tc.share); got != tc.want {
+			t.Errorf("talkersIn(%d, %g) = %d, want %d", tc.size, tc.share, got, tc.want)
+		}
+	}
+}
+
+func TestVoicePayloads(t *testing.T) {
+	sizes := map[int]bool{}
+	for seq := uint32(1); seq < 500; seq++ {
+		b := appendVoice(nil, 4242, seq, 1234567890123)
+		if len(b) < voiceMinPayload || len(b) > voiceMaxPayload {
+			t.Fatalf("payload of %d bytes", len(b))
+		}
+		sizes[len(b)] = true
+		person, s, sent, ok := parseVoice(b)
+		if !ok || person != 4242 || s != seq || sent != 1234567890123 {
+			t.Fatalf("read back %d %d %d %v", person, s, sent, ok)
+		}
+	}
+	if len(sizes) < 50 {
+		t.Errorf("only %d payload sizes: a voice's sizes should vary", len(sizes))
+	}
+	for _, bad := range [][]byte{nil, []byte("lv"), make([]byte, 80), append([]byte("xx"), make([]byte, 40)...)} {
+		if _, _, _, ok := parseVoice(bad); ok {
+			t.Errorf("%q read as a voice payload", bad)
+		}
+	}
+}
+
+// scrapeURL reads a server's /metrics the way a run does.
+func scrapeURL(ctx context.Context, u string) (*serverSample, error) {
+	base, err := neturl.Parse(u)
+	if err != nil {
+		return nil, err
+	}
+	r := &run{base: base, http: newHTTPClient(nil)}
+	defer r.http.CloseIdleConnections()
+	return r.scrape(ctx)
 }

@@ -19,6 +19,7 @@ type person struct {
 	room   *room
 	slot   int // in its room
 	moving bool
+	talker bool // with --media: publishes a voice
 	rate   float64
 	av     avatar
 	conn   *conn
@@ -36,6 +37,13 @@ type person struct {
 	gaps, dups, foreign              atomic.Int64
 	delays                           hist
 
+	// Media (--media): the session, set before joined is called; its state; whether it counts in the window.
+	media        *mediaPeer
+	permsToken   string
+	mediaState   atomic.Int32
+	mediaCounted atomic.Bool
+	voice        voiceCounters
+
 	lastSeq []uint64 // by sender slot in the room; touched only by the reader goroutine
 
 	seq  uint64 // the sender's own sequence; touched only by the sender goroutine
@@ -51,6 +59,7 @@ func newPerson(r *run, idx int, rm *room, slot int) *person {
 	if moving {
 		p.rate = prof.Rate
 	}
+	p.talker = r.cfg.Media && slot < talkersIn(rm.size, r.cfg.talkShare())
 	p.av = avatar{networkID: randomID(7), person: idx}
 	return p
 }
@@ -72,6 +81,14 @@ const stepTimeout = 15 * time.Second
 // success or failure.
 func (p *person) live(ctx context.Context, joined func()) {
 	err := p.join(ctx)
+	if err == nil && p.r.media != nil {
+		if merr := p.joinMedia(ctx, p.permsToken); merr != nil {
+			p.mediaState.Store(mediaFailed)
+			p.r.fail(merr.Error())
+		} else {
+			p.mediaState.Store(mediaReady)
+		}
+	}
 	joined()
 	if err != nil {
 		if p.state.Load() != stateLobby {
@@ -87,6 +104,16 @@ func (p *person) live(ctx context.Context, joined func()) {
 		return
 	}
 	defer p.conn.close()
+	if p.media != nil {
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		if p.mediaState.Load() == mediaReady {
+			go func() { defer close(done); p.keepToken(ctx, stop) }()
+		} else {
+			close(done)
+		}
+		defer func() { close(stop); <-done; p.media.close() }()
+	}
 	if p.state.Load() == stateEntered {
 		p.send(ctx)
 	} else {
@@ -112,12 +139,14 @@ func (p *person) join(ctx context.Context) error {
 		return fmt.Errorf("join refused: %s", reason(resp))
 	}
 	var reply struct {
-		SessionID string `json:"session_id"`
+		SessionID  string `json:"session_id"`
+		PermsToken string `json:"perms_token"`
 	}
 	if err := json.Unmarshal(resp, &reply); err != nil || reply.SessionID == "" {
 		return errors.New("join reply without a session_id")
 	}
 	p.av.session = reply.SessionID
+	p.permsToken = reply.PermsToken
 	p.joinRef = joinRef
 
 	p.framesOut.Add(1)

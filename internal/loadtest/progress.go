@@ -21,8 +21,16 @@ type Progress struct {
 	Samples                   uint64
 	GapPercent                float64 // sequence gaps among the updates received and skipped
 	InPerSecond, OutPerSecond float64
-	ServerCPUPercent          float64 // of one core; negative when /metrics cannot be read
-	GeneratorCPUPercent       float64 // of one core
+	// Voice, with --media: delays of the packets received and the share of sequence gaps, over the last
+	// interval; VoiceInPerSecond is voice packets received a second.
+	Media                      bool
+	VoiceP50, VoiceP99         time.Duration
+	VoiceSamples               uint64
+	VoiceGapPercent            float64
+	VoiceInPerSecond           float64
+	MediaConnected, MediaFails int
+	ServerCPUPercent           float64 // of one core; negative when /metrics cannot be read
+	GeneratorCPUPercent        float64 // of one core
 }
 
 // String is the progress as one line.
@@ -43,6 +51,16 @@ func (p Progress) String() string {
 		fmt.Fprintf(&b, " | delay p50 %s p99 %s | gaps %.2f%%", ms(p.P50), ms(p.P99), p.GapPercent)
 	}
 	fmt.Fprintf(&b, " | msg/s out %s in %s", count(p.OutPerSecond), count(p.InPerSecond))
+	if p.Media {
+		fmt.Fprintf(&b, " | voice %d connected", p.MediaConnected)
+		if p.MediaFails > 0 {
+			fmt.Fprintf(&b, ", %d failed", p.MediaFails)
+		}
+		if p.VoiceSamples > 0 {
+			fmt.Fprintf(&b, ", p50 %s p99 %s, gaps %.2f%%", ms(p.VoiceP50), ms(p.VoiceP99), p.VoiceGapPercent)
+		}
+		fmt.Fprintf(&b, ", %s pkt/s in", count(p.VoiceInPerSecond))
+	}
 	if p.ServerCPUPercent >= 0 {
 		fmt.Fprintf(&b, " | server CPU %.0f%%", p.ServerCPUPercent)
 	}
@@ -132,6 +150,24 @@ func (r *run) progress(prev, cur sample) Progress {
 	p.InPerSecond = float64(cur.c.framesIn-prev.c.framesIn) / secs
 	p.OutPerSecond = float64(cur.c.framesOut-prev.c.framesOut) / secs
 	p.GeneratorCPUPercent = 100 * (cur.cpu - prev.cpu).Seconds() / secs
+	if r.media != nil {
+		p.Media = true
+		for _, x := range r.persons {
+			switch x.mediaState.Load() {
+			case mediaReady:
+				p.MediaConnected++
+			case mediaFailed:
+				p.MediaFails++
+			}
+		}
+		vd := cur.c.voice.delays.minus(&prev.c.voice.delays)
+		p.VoiceSamples, p.VoiceP50, p.VoiceP99 = vd.n, vd.quantile(0.50), vd.quantile(0.99)
+		vin, vgaps := cur.c.voice.packetsIn-prev.c.voice.packetsIn, cur.c.voice.gaps-prev.c.voice.gaps
+		if vin+vgaps > 0 {
+			p.VoiceGapPercent = 100 * float64(vgaps) / float64(vin+vgaps)
+		}
+		p.VoiceInPerSecond = float64(vin) / secs
+	}
 	if cur.server != nil && prev.server != nil {
 		p.ServerCPUPercent = 100 * (cur.server.cpuSeconds - prev.server.cpuSeconds) / secs
 	}

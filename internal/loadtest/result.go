@@ -29,7 +29,32 @@ type Result struct {
 	Messages      MessageStats   `json:"messages"`
 	Server        ServerStats    `json:"server"`
 	Generator     GeneratorStats `json:"generator"`
+	Media         *MediaStats    `json:"media,omitempty"` // with --media
 	Errors        map[string]int `json:"errors,omitempty"`
+}
+
+// MediaStats are the voice figures of a run with --media: talkers send Opus-sized RTP through the SFU and
+// every measured person receives every other talker in its room. Delay and loss are counted as for pose
+// updates, on the voice packets sent inside the window, from the stamp in each payload.
+type MediaStats struct {
+	Talkers          int        `json:"talkers"`
+	Connected        int        `json:"connected"` // in the room's media when the window began: the people measured
+	Failed           int        `json:"failed"`    // entered the room but could not join its media or publish
+	PacketsPerSecond int        `json:"packets_per_second_each"`
+	PayloadBytes     [2]int     `json:"payload_bytes"` // smallest and largest voice payload
+	Delay            DelayStats `json:"delay"`
+	Loss             LossStats  `json:"loss"`
+	OutPerSecond     float64    `json:"packets_out_per_second"` // at the load generator, during the window
+	InPerSecond      float64    `json:"packets_in_per_second"`
+	InBytesPerSecond float64    `json:"in_bytes_per_second"`
+	TracksReceived   int64      `json:"tracks_received"` // others' voices that started playing, over the run
+	Unreadable       int64      `json:"unreadable"`
+	Server           struct {
+		ForwardedPerSecond float64 `json:"forwarded_packets_per_second"`
+		Peers              float64 `json:"peers"`   // at the end of the window
+		Tracks             float64 `json:"tracks"`  // published
+		Streams            float64 `json:"streams"` // (track, receiver) pairs
+	} `json:"server"`
 }
 
 // DelayStats are the delays of the pose updates sent and received inside the window: receive time minus the
@@ -150,6 +175,10 @@ func (r *run) result(before, after sample, drained counters) *Result {
 		m.InBytesPerSecond = round(float64(a.bytesIn-b.bytesIn)/secs, 0)
 	}
 
+	if r.media != nil {
+		res.Media = r.mediaResult(before, after, drained, secs)
+	}
+
 	g := &res.Generator
 	g.Cores = generatorCores()
 	g.CPUSeconds = round((after.cpu - before.cpu).Seconds(), 3)
@@ -195,6 +224,43 @@ func (r *run) result(before, after sample, drained counters) *Result {
 	return res
 }
 
+func (r *run) mediaResult(before, after sample, drained counters, secs float64) *MediaStats {
+	m := &MediaStats{PacketsPerSecond: voicePerSecond, PayloadBytes: [2]int{voiceMinPayload, voiceMaxPayload}}
+	for _, p := range r.persons {
+		if p.talker {
+			m.Talkers++
+		}
+		switch {
+		case p.mediaCounted.Load():
+			m.Connected++
+		case p.mediaState.Load() == mediaFailed:
+			m.Failed++
+		}
+	}
+	v := drained.voice
+	d := v.delays
+	m.Delay = DelayStats{Samples: d.n, P50MS: durMS(d.quantile(0.50)), P95MS: durMS(d.quantile(0.95)),
+		P99MS: durMS(d.quantile(0.99)), MaxMS: durMS(time.Duration(d.maxUS) * time.Microsecond), MeanMS: durMS(d.mean())}
+	expected := r.expectedVoiceWindow()
+	m.Loss = LossStats{Expected: expected, Received: v.gotWindow, Lost: max(expected-v.gotWindow, 0),
+		Gaps: v.gaps, Duplicates: v.dups, Foreign: v.foreign}
+	if expected > 0 {
+		m.Loss.Percent = round(100*float64(m.Loss.Lost)/float64(expected), 4)
+	}
+	m.TracksReceived, m.Unreadable = v.tracksIn, v.bad
+	b, a := before.c.voice, after.c.voice
+	if secs > 0 {
+		m.OutPerSecond = round(float64(a.packetsOut-b.packetsOut)/secs, 1)
+		m.InPerSecond = round(float64(a.packetsIn-b.packetsIn)/secs, 1)
+		m.InBytesPerSecond = round(float64(a.bytesIn-b.bytesIn)/secs, 0)
+	}
+	if x, y := before.server, after.server; x != nil && y != nil && secs > 0 {
+		m.Server.ForwardedPerSecond = round((y.mediaForwarded-x.mediaForwarded)/secs, 1)
+		m.Server.Peers, m.Server.Tracks, m.Server.Streams = y.mediaPeers, y.mediaTracks, y.mediaStreams
+	}
+	return m
+}
+
 // WriteSummary prints the result as a table.
 func WriteSummary(w io.Writer, res *Result) {
 	fmt.Fprintf(w, "toncon loadtest: %s profile, %d room(s) × %d = %d people, %.1f s measured, against %s\n\n",
@@ -234,6 +300,24 @@ func WriteSummary(w io.Writer, res *Result) {
 			fmt.Fprintf(tw, "server drops\t%.0f updates dropped for slow receivers, %.0f slow-consumer disconnects\n", s.DroppedSlow, s.SlowDisconnects)
 		}
 	}
+	if v := res.Media; v != nil {
+		voice := fmt.Sprintf("%d talking of %d in rooms, %d packets/s of %d–%d bytes each; %d connected to media",
+			v.Talkers, res.Users, v.PacketsPerSecond, v.PayloadBytes[0], v.PayloadBytes[1], v.Connected)
+		if v.Failed > 0 {
+			voice += fmt.Sprintf(", %d failed", v.Failed)
+		}
+		fmt.Fprintf(tw, "voice\t%s\n", voice)
+		d := v.Delay
+		fmt.Fprintf(tw, "voice delay p50 / p95 / p99 / max\t%.1f / %.1f / %.1f / %.1f ms (%d packets)\n", d.P50MS, d.P95MS, d.P99MS, d.MaxMS, d.Samples)
+		l := v.Loss
+		fmt.Fprintf(tw, "voice loss\t%.2f %% (%d of %d; sequence gaps %d, duplicates %d)\n", l.Percent, l.Lost, l.Expected, l.Gaps, l.Duplicates)
+		fmt.Fprintf(tw, "voice packets per second\tout %s (talkers → SFU), in %s (SFU → people), %.1f MB/s in\n",
+			count(v.OutPerSecond), count(v.InPerSecond), v.InBytesPerSecond/1e6)
+		if s.Error == "" {
+			fmt.Fprintf(tw, "media server\tforwarded %s packets/s; %.0f peers, %.0f tracks, %.0f streams\n",
+				count(v.Server.ForwardedPerSecond), v.Server.Peers, v.Server.Tracks, v.Server.Streams)
+		}
+	}
 	g := res.Generator
 	fmt.Fprintf(tw, "load generator CPU\t%.1f %% of one core (%d cores usable)\n", g.CPUPercent, g.Cores)
 	tw.Flush()
@@ -243,6 +327,12 @@ func WriteSummary(w io.Writer, res *Result) {
 	}
 	if l.Foreign > 0 {
 		notes = append(notes, fmt.Sprintf("%d updates arrived in the wrong room or back at their sender", l.Foreign))
+	}
+	if v := res.Media; v != nil && v.Loss.Foreign > 0 {
+		notes = append(notes, fmt.Sprintf("%d voice packets arrived in the wrong room or back at their sender", v.Loss.Foreign))
+	}
+	if v := res.Media; v != nil && v.Unreadable > 0 {
+		notes = append(notes, fmt.Sprintf("%d voice packets had no readable stamp", v.Unreadable))
 	}
 	if m.Unreadable > 0 {
 		notes = append(notes, fmt.Sprintf("%d updates had no readable stamp", m.Unreadable))

@@ -131,6 +131,8 @@ type serverSample struct {
 	nafRelayed, nafDroppedSlow, slowDisconnect float64
 	nafRejected                                map[string]float64 // drops by the relay's checks, by reason
 	version                                    string
+	// The media server's figures (toncon_media_*), zero where the server runs no media.
+	mediaForwarded, mediaPeers, mediaTracks, mediaStreams float64
 }
 
 // scrape reads the server's /metrics.
@@ -192,6 +194,14 @@ func parseMetrics(b []byte) (*serverSample, error) {
 			s.nafRelayed = v
 		case name == "toncon_slow_consumer_disconnects_total":
 			s.slowDisconnect = v
+		case name == "toncon_media_forwarded_packets_total":
+			s.mediaForwarded = v
+		case name == "toncon_media_peers":
+			s.mediaPeers = v
+		case name == "toncon_media_tracks":
+			s.mediaTracks = v
+		case name == "toncon_media_streams":
+			s.mediaStreams = v
 		case name == dropped+`slow_consumer"}`:
 			s.nafDroppedSlow = v
 		case strings.HasPrefix(name, dropped) && strings.HasSuffix(name, `"}`):

@@ -2,7 +2,8 @@
 // collectors read the counters the socket server and the hub service already keep, at scrape time: the hot paths
 // count once, with the atomic adds they already do, and nothing here runs between scrapes.
 //
-// Media metrics (peers, tracks, forwarded packets) are not here yet: the SFU they would describe does not exist.
+// The media metrics (peers, tracks, forwarded streams and packets) read the SFU's own load figures, the ones
+// /media/meta reports, in the same way.
 package metrics
 
 import (
@@ -14,14 +15,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"toncon/internal/hub"
+	"toncon/internal/media"
 	"toncon/internal/phx"
 	"toncon/internal/version"
 )
 
-// Sources are the live counters a scrape reads. Both are required.
+// Sources are the live counters a scrape reads. Sockets and Hubs are required; Media is nil where this process
+// runs no SFU (serve --role app), and the media metrics are then left out.
 type Sources struct {
 	Sockets *phx.Server
 	Hubs    *hub.Service
+	Media   *media.SFU
 }
 
 // NewRegistry returns a registry holding toncon's collectors plus the standard process (CPU, memory, file
@@ -69,6 +73,9 @@ type collector struct {
 	chatRelayed, chatDropped         *prometheus.Desc
 	joins, joinsRefused, joinLatency *prometheus.Desc
 	entitiesRemoved                  *prometheus.Desc
+
+	mediaRooms, mediaPeers, mediaTracks *prometheus.Desc
+	mediaStreams, mediaForwarded        *prometheus.Desc
 }
 
 func newCollector(src Sources) *collector {
@@ -95,6 +102,11 @@ func newCollector(src Sources) *collector {
 		joinsRefused:    d("joins_refused_total", "Hub joins refused (bad payload, no such room, closed, not allowed)."),
 		joinLatency:     d("join_duration_seconds", "Time the server spent on an accepted hub join, from the join message to its reply."),
 		entitiesRemoved: d("naf_entities_removed_on_leave_total", "Networked entities removed for the others when their creator left."),
+		mediaRooms:      d("media_rooms", "Rooms with someone connected to this node's media server."),
+		mediaPeers:      d("media_peers", "People connected to this node's media server (joined signalling sockets)."),
+		mediaTracks:     d("media_tracks", "Tracks published now (a microphone, a camera or a screen each)."),
+		mediaStreams:    d("media_streams", "Forwarded streams now: (track, receiver) pairs, the figure media CPU grows with."),
+		mediaForwarded:  d("media_forwarded_packets_total", "RTP packets the media server has sent to receivers."),
 	}
 }
 
@@ -103,6 +115,11 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		c.bytesIn, c.bytesOut, c.malformed, c.slowConsumers, c.nafRelayed, c.nafDropped, c.chatRelayed,
 		c.chatDropped, c.joins, c.joinsRefused, c.joinLatency, c.entitiesRemoved} {
 		ch <- d
+	}
+	if c.src.Media != nil {
+		for _, d := range []*prometheus.Desc{c.mediaRooms, c.mediaPeers, c.mediaTracks, c.mediaStreams, c.mediaForwarded} {
+			ch <- d
+		}
 	}
 }
 
@@ -141,4 +158,12 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.entitiesRemoved, hs.EntitiesRemovedOnLeave.Load())
 	snap := hs.JoinLatency.Snapshot()
 	ch <- prometheus.MustNewConstHistogram(c.joinLatency, snap.Count, snap.SumSeconds, snap.Cumulative)
+	if c.src.Media != nil {
+		l := c.src.Media.Load() // one walk over the SFU's rooms, as /media/meta does
+		gauge(c.mediaRooms, float64(l.Rooms))
+		gauge(c.mediaPeers, float64(l.Peers))
+		gauge(c.mediaTracks, float64(l.Tracks))
+		gauge(c.mediaStreams, float64(l.Streams))
+		counter(c.mediaForwarded, l.ForwardedPackets)
+	}
 }

@@ -243,7 +243,7 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("/socket/websocket", forwardedFor(s.phx)) // behind a proxy: see forwardedFor
 	}
 	s.mountMedia(mux)
-	metrics.Mount(mux, metrics.Sources{Sockets: s.phx, Hubs: s.hubs}, s.cfg.Pprof)
+	metrics.Mount(mux, metrics.Sources{Sockets: s.phx, Hubs: s.hubs, Media: s.media}, s.cfg.Pprof)
 	mux.Handle("/", s.web)
 	return mux
 }
