@@ -41,7 +41,7 @@ type RoomObject struct {
 	ObjectID  string // the NAF networkId, unique in its room
 	GLTFNode  json.RawMessage
 	AccountID AccountID // who pinned it last; 0 once that account is gone
-	FileID    string    // the uploaded file the object shows, kept with ref PinRef; "" for none
+	FileID    FileID    // the uploaded file the object shows, kept with ref PinRef; "" for none
 	UpdatedAt time.Time
 }
 
@@ -87,11 +87,8 @@ func validObjectID(id string) error {
 	return nil
 }
 
-func validFileID(id string, optional bool) error {
-	if id == "" && optional {
-		return nil
-	}
-	if id == "" || len(id) > MaxFileIDLen || strings.ContainsAny(id, "/\\ \t\r\n?#%") {
+func validFileID(id FileID, optional bool) error {
+	if (id != "" || !optional) && !id.Valid() {
 		return invalid("file id %q is not an upload's file id", id)
 	}
 	return nil
@@ -114,7 +111,7 @@ type RoomObjects interface {
 type Avatar struct {
 	SID       AvatarSID
 	Name      string // 1..64 characters
-	FileID    string // the glb, kept with ref AvatarRef
+	FileID    FileID // the glb, kept with ref AvatarRef
 	AccountID AccountID
 	Featured  bool // an admin lists it for everyone
 	CreatedAt time.Time
@@ -124,7 +121,7 @@ type Avatar struct {
 // AvatarUpdate changes some fields of an avatar; nil fields are left alone.
 type AvatarUpdate struct {
 	Name     *string
-	FileID   *string
+	FileID   *FileID
 	Featured *bool
 }
 
@@ -177,7 +174,7 @@ type Scene struct {
 	Description   string // at most 64000 characters
 	Attributions  string // who made what in it, free text, at most 4000 characters
 	AllowRemixing bool
-	FileID        string // the glb, kept with ref SceneRef
+	FileID        FileID // the glb, kept with ref SceneRef
 	AccountID     AccountID
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
@@ -185,8 +182,9 @@ type Scene struct {
 
 // SceneUpdate changes some fields of a scene; nil fields are left alone.
 type SceneUpdate struct {
-	Name, Description, Attributions, FileID *string
-	AllowRemixing                           *bool
+	Name, Description, Attributions *string
+	FileID                          *FileID
+	AllowRemixing                   *bool
 }
 
 func validAttributions(s string) error {

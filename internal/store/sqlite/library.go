@@ -29,7 +29,7 @@ func scanRoomObject(row interface{ Scan(...any) error }, hub store.HubSID) (stor
 	if err := row.Scan(&o.ObjectID, &node, &account, &file, &updated); err != nil {
 		return store.RoomObject{}, err
 	}
-	o.GLTFNode, o.AccountID, o.FileID = json.RawMessage(node), store.AccountID(account.Int64), file.String
+	o.GLTFNode, o.AccountID, o.FileID = json.RawMessage(node), store.AccountID(account.Int64), store.FileID(file.String)
 	o.UpdatedAt = time.UnixMilli(updated).UTC()
 	return o, nil
 }
@@ -63,7 +63,7 @@ func (d *DB) PinObject(ctx context.Context, o store.RoomObject) (store.RoomObjec
 			updated_at) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (hub_id, object_id) DO UPDATE SET gltf_node = excluded.gltf_node,
 				account_id = excluded.account_id, file_id = excluded.file_id, updated_at = excluded.updated_at`,
-			hub, o.ObjectID, string(o.GLTFNode), accountOrNull(o.AccountID), nullString(o.FileID),
+			hub, o.ObjectID, string(o.GLTFNode), accountOrNull(o.AccountID), nullString(string(o.FileID)),
 			o.UpdatedAt.UnixMilli())
 		return classify(err)
 	})

@@ -29,7 +29,7 @@ var libraryTests = []struct {
 	{"SceneInvalid", testSceneInvalid},
 }
 
-const fileA, fileB = "AAAAAAAAAAAAAAAAAAAAAA", "BBBBBBBBBBBBBBBBBBBBBB"
+const fileA, fileB store.FileID = "AAAAAAAAAAAAAAAAAAAAAA", "BBBBBBBBBBBBBBBBBBBBBB"
 
 func node(name string, x float64) json.RawMessage {
 	b, _ := json.Marshal(map[string]any{"name": name, "translation": []float64{x, 1.5, -2}})
