@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"HubCreatedBy", testHubCreatedBy},
 	}
 	tests = append(tests, libraryTests...)
+	tests = append(tests, filesTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
