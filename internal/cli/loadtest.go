@@ -22,10 +22,15 @@ import (
 const loadtestSummary = `Simulate people in rooms of a running toncon and measure what it holds: each joins a room through the
 lobby, enters, sends avatar pose updates (NAF) at a set rate, chats now and then and heartbeats, and measures
 the delay and loss of everyone else's updates. The server's CPU time comes from its /metrics. It talks to --url
-and nothing else. Voice through the SFU is not simulated yet: the SFU does not exist.
+and nothing else.
 
-Profiles: active (everyone moving, 10 updates/s), inactive (one in 10 moving, the rest still at 1 update/s),
-single-room (everyone in one room: use --per-room for the people).
+With --media everyone also joins the room's voice at <url>/media/socket as the browser does (WebRTC with
+Pion): a share of each room talks (--talkers), sending Opus-sized RTP at 50 packets/s, and everyone receives
+and measures the delay and loss of every voice.
+
+Profiles: active (everyone moving, 10 updates/s; with --media a third talk), inactive (one in 10 moving, the
+rest still at 1 update/s; with --media one speaker per room), single-room (as active, everyone in one room: use
+--per-room for the people).
 
   toncon loadtest --url https://localhost:4000 --ca data/tls/ca.pem --rooms 10 --per-room 24 --duration 60s
   toncon loadtest capacity --url http://127.0.0.1:4000 --slo "p99<200ms,loss<1%"   (see its --help)
@@ -49,6 +54,8 @@ type runFlags struct {
 	rate, stillRate, connectRate float64
 	warmup, drain, chatEvery     time.Duration
 	jsonOut, cpuProfile          string
+	media                        bool
+	talkers                      float64
 }
 
 func (f *runFlags) register(fs *flagSet, perRoomUsage string) {
@@ -63,6 +70,8 @@ func (f *runFlags) register(fs *flagSet, perRoomUsage string) {
 	fs.Duration(&f.drain, "drain", 2*time.Second, "after the measurement, wait this long for updates in flight")
 	fs.Duration(&f.chatEvery, "chat-every", 30*time.Second, "each person sends a chat message this often on average (0: never)")
 	fs.Float(&f.connectRate, "connect-rate", 100, "people joining a second while the run starts")
+	fs.Bool(&f.media, "media", false, "add voice: everyone joins the room's media server (the SFU) and receives, a share talks")
+	fs.Float(&f.talkers, "talkers", 0, "with --media, the share of each room that talks, e.g. 0.33 (0: the profile's; active a third, inactive one person)")
 	fs.String(&f.jsonOut, "json-out", "", "write the full result as JSON to this file")
 	fs.String(&f.cpuProfile, "cpuprofile", "", "write the load generator's own CPU profile to this file (is it the bottleneck?)")
 }
@@ -109,7 +118,7 @@ func (f *runFlags) config(profileName string) (loadtest.Config, error) {
 		return loadtest.Config{}, err
 	}
 	return loadtest.Config{URL: strings.TrimSuffix(f.url, "/"), TLS: tlsConfig, Profile: prof, PerRoom: f.perRoom,
-		Warmup: f.warmup, Drain: f.drain, ChatEvery: f.chatEvery, ConnectRate: f.connectRate}, nil
+		Warmup: f.warmup, Drain: f.drain, ChatEvery: f.chatEvery, ConnectRate: f.connectRate, Media: f.media, Talkers: f.talkers}, nil
 }
 
 func (f *runFlags) tlsConfig() (*tls.Config, error) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"toncon/internal/cost"
+	"toncon/internal/media"
 	"toncon/internal/server"
 	"toncon/internal/server/servertest"
 )
@@ -94,6 +95,66 @@ func TestLoadtestShortRun(t *testing.T) {
 	}
 }
 
+// The short voice run make test requires: 1 room × 3 people, one of them talking, 3 seconds, against a toncon
+// with its SFU in the test process.
+func TestLoadtestMediaShortRun(t *testing.T) {
+	url := servertest.Start(t, server.Config{Media: media.Config{ListenIP: "127.0.0.1"}}).URL().String()
+	jsonOut := filepath.Join(t.TempDir(), "result.json")
+	env, out, errb := testEnv(nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	code := Run(ctx, []string{"loadtest", "--url", url, "--media", "--rooms", "1", "--per-room", "3", "--talkers", "0.3",
+		"--duration", "3s", "--warmup", "1s", "--drain", "1s", "--json-out", jsonOut}, env)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errb)
+	}
+	for _, want := range []string{"voice  ", "1 talking of 3", "3 connected to media", "voice delay p50 / p95 / p99 / max",
+		"voice loss", "media server", "forwarded"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(errb.String(), "| voice 3 connected") {
+		t.Errorf("progress lines without voice:\n%s", errb)
+	}
+	b, err := os.ReadFile(jsonOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Media *struct {
+			Talkers, Connected, Failed int
+			Delay                      struct {
+				Samples int
+				P50     float64 `json:"p50_ms"`
+				P95     float64 `json:"p95_ms"`
+				P99     float64 `json:"p99_ms"`
+			}
+			Loss struct {
+				Expected, Received, Lost int
+				Percent                  float64
+			}
+			Server struct {
+				Forwarded float64 `json:"forwarded_packets_per_second"`
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &res); err != nil || res.Media == nil {
+		t.Fatalf("--json-out: %v\n%s", err, b)
+	}
+	m := res.Media
+	if m.Talkers != 1 || m.Connected != 3 || m.Failed != 0 {
+		t.Errorf("talkers %d, connected %d, failed %d", m.Talkers, m.Connected, m.Failed)
+	}
+	// One talker, 50 packets a second for 3 s, two listeners: about 300.
+	if m.Loss.Expected < 240 || m.Loss.Received < m.Loss.Expected*95/100 || m.Delay.Samples != m.Loss.Received {
+		t.Errorf("voice packets expected %d, received %d, delays %d", m.Loss.Expected, m.Loss.Received, m.Delay.Samples)
+	}
+	if m.Delay.P50 <= 0 || m.Delay.P95 < m.Delay.P50 || m.Delay.P99 < m.Delay.P95 || m.Server.Forwarded < 80 {
+		t.Errorf("voice delay %+v, server forwarded %v/s", m.Delay, m.Server.Forwarded)
+	}
+}
+
 // A capacity search as small as it gets, one step per profile, to check the wiring end to end: the file it
 // writes is one the cost planner reads.
 func TestLoadtestCapacityWritesAFileTheCostPlannerReads(t *testing.T) {
@@ -145,6 +206,9 @@ func TestLoadtestUsageErrors(t *testing.T) {
 		{"loadtest", "capacity", "--url", "http://127.0.0.1:1", "--profiles", "active,lazy"},
 		{"loadtest", "capacity", "--url", "http://127.0.0.1:1", "--unit", "30"},
 		{"loadtest", "capacity", "--url", "http://127.0.0.1:1", "--max-users", "0"},
+		{"loadtest", "--url", "http://127.0.0.1:1", "--talkers", "0.5"}, // talkers without --media
+		{"loadtest", "--url", "http://127.0.0.1:1", "--media", "--talkers", "2"},
+		{"loadtest", "capacity", "--url", "http://127.0.0.1:1", "--talkers", "0.5"},
 	} {
 		env, _, errb := testEnv(nil)
 		if code := Run(context.Background(), args, env); code != 2 || errb.String() == "" {
@@ -155,7 +219,7 @@ func TestLoadtestUsageErrors(t *testing.T) {
 	if code := Run(context.Background(), []string{"loadtest", "--help"}, env); code != 0 {
 		t.Fatalf("--help: %d", code)
 	}
-	for _, want := range []string{"--url", "TONCON_URL", "--rooms", "--per-room", "--duration", "--profile", "--insecure", "--ca", "--json-out", "--rate", "capacity"} {
+	for _, want := range []string{"--url", "TONCON_URL", "--rooms", "--per-room", "--duration", "--profile", "--insecure", "--ca", "--json-out", "--rate", "capacity", "--media", "--talkers"} {
 		if !strings.Contains(errb.String(), want) {
 			t.Errorf("loadtest --help lacks %s", want)
 		}
