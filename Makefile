@@ -53,6 +53,7 @@ test-fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzVerifyAccountToken$$' -fuzztime $(FUZZTIME) ./internal/auth
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalizeEmail$$' -fuzztime $(FUZZTIME) ./internal/store
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCapacity$$' -fuzztime $(FUZZTIME) ./internal/cost
+	$(GO) test -run '^$$' -fuzz '^FuzzInspect$$' -fuzztime $(FUZZTIME) ./internal/gltf
 
 test-interop: build deps-web
 	cd web && TONCON_BIN=$(CURDIR)/$(BIN) npm run --silent test:interop

@@ -134,6 +134,9 @@ func inspectGLB(r io.ReaderAt, size int64, opt Options) (Info, error) {
 	if jsonLen > MaxJSONBytes {
 		return Info{}, fmt.Errorf("%w: a JSON chunk of %d bytes is larger than %d", ErrInvalid, jsonLen, MaxJSONBytes)
 	}
+	if jsonLen == 0 {
+		return Info{}, fmt.Errorf("%w: the JSON chunk is empty", ErrInvalid)
+	}
 	if jsonLen%4 != 0 {
 		return Info{}, fmt.Errorf("%w: the JSON chunk length %d is not a multiple of 4", ErrInvalid, jsonLen)
 	}
@@ -307,4 +310,34 @@ func clip(s string) string {
 		return s[:60] + "…"
 	}
 	return s
+}
+
+// GLB assembles a GLB container from a JSON document and an optional binary chunk, padding each chunk to 4 bytes
+// as the specification requires (JSON with spaces, BIN with zeros). Tests and tools use it to make models.
+func GLB(doc, bin []byte) []byte {
+	pad := func(b []byte, with byte) []byte {
+		for len(b)%4 != 0 {
+			b = append(b, with)
+		}
+		return b
+	}
+	doc = pad(append([]byte(nil), doc...), ' ')
+	total := headerBytes + chunkHeader + len(doc)
+	if bin != nil {
+		bin = pad(append([]byte(nil), bin...), 0)
+		total += chunkHeader + len(bin)
+	}
+	out := make([]byte, 0, total)
+	out = binary.LittleEndian.AppendUint32(out, glbMagic)
+	out = binary.LittleEndian.AppendUint32(out, glbVersion)
+	out = binary.LittleEndian.AppendUint32(out, uint32(total))
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(doc)))
+	out = binary.LittleEndian.AppendUint32(out, chunkJSON)
+	out = append(out, doc...)
+	if bin != nil {
+		out = binary.LittleEndian.AppendUint32(out, uint32(len(bin)))
+		out = binary.LittleEndian.AppendUint32(out, chunkBIN)
+		out = append(out, bin...)
+	}
+	return out
 }
