@@ -1,8 +1,11 @@
 // Avatars: the networked template others see (body, head with eyes, name tag), the NAF schema that syncs it, and
 // the components that drive it. The local person is a rig (movement-controls) with a camera; a separate networked
 // entity follows the rig each frame, so what is synced is the avatar's feet, its heading and its head's pitch,
-// whatever the controls do. Name and look come from the owner's presence profile, not from NAF.
+// whatever the controls do. Name and look come from the owner's presence profile, not from NAF: a built-in look
+// (avatarId) is drawn from primitives, an uploaded or Hubs avatar (avatarUrl) by avatar-model (avatars/model.js).
 
+import { loadableAvatarUrl } from "./avatars/catalog.js";
+import { registerAvatarModel } from "./avatars/model.js";
 import { geometryOf, lookFor } from "./looks.js";
 
 /** The NAF template; its id ends in -avatar, so the server relays its first sync (protocol.md check 1). */
@@ -21,7 +24,7 @@ export function avatarTemplate() {
   const t = document.createElement("template");
   t.id = AVATAR_TEMPLATE.slice(1);
   t.innerHTML = `
-    <a-entity class="avatar" avatar-look>
+    <a-entity class="avatar" avatar-look avatar-model>
       <a-entity class="body" position="0 0.65 0" shadow="cast: true"></a-entity>
       <a-entity class="head" position="0 ${EYE_HEIGHT} 0">
         <a-entity class="head-shape" shadow="cast: true"></a-entity>
@@ -35,14 +38,16 @@ export function avatarTemplate() {
 
 /**
  * Registers the components. `roster` is how avatars learn names and looks:
- *   roster.profileOf(sessionId) → {displayName, avatarId} | null, and roster.version (bumped on every change).
+ *   roster.profileOf(sessionId) → {displayName, avatarId, avatarUrl} | null, and roster.version (bumped on every
+ *   change); and how loud each person is: roster.levelOf(sessionId) → their voice's RMS now (0..1).
  */
 export function registerAvatarComponents(AFRAME, roster) {
   const THREE = AFRAME.THREE;
+  registerAvatarModel(AFRAME, { levelOf: (id) => (typeof roster.levelOf === "function" ? roster.levelOf(id) || 0 : 0) });
 
   // Gives a remote avatar its owner's look and name, and keeps them current as presence changes.
   AFRAME.registerComponent("avatar-look", {
-    schema: { avatarId: { default: "" }, displayName: { default: "" } },
+    schema: { avatarId: { default: "" }, avatarUrl: { default: "" }, displayName: { default: "" } },
 
     init() {
       this.seenVersion = -1;
@@ -63,6 +68,8 @@ export function registerAvatarComponents(AFRAME, roster) {
       }
       const tag = this.el.querySelector(".name-tag");
       if (tag) tag.setAttribute("name-tag", "text", this.data.displayName);
+      const src = loadableAvatarUrl(this.data.avatarUrl) ? this.data.avatarUrl : "";
+      if (this.el.getAttribute("avatar-model")?.src !== src) this.el.setAttribute("avatar-model", "src", src);
     },
 
     tick() {
@@ -72,8 +79,9 @@ export function registerAvatarComponents(AFRAME, roster) {
       this.seenVersion = roster.version;
       const profile = roster.profileOf(owner);
       if (!profile) return;
-      if (profile.avatarId !== this.data.avatarId || profile.displayName !== this.data.displayName) {
-        this.el.setAttribute("avatar-look", { avatarId: profile.avatarId || "", displayName: profile.displayName || "" });
+      const avatarUrl = typeof profile.avatarUrl === "string" ? profile.avatarUrl : "";
+      if (profile.avatarId !== this.data.avatarId || avatarUrl !== this.data.avatarUrl || profile.displayName !== this.data.displayName) {
+        this.el.setAttribute("avatar-look", { avatarId: profile.avatarId || "", avatarUrl, displayName: profile.displayName || "" });
       }
     },
   });

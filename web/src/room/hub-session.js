@@ -181,8 +181,9 @@ export class HubSession {
 
   /** Tells the server about a new display name or look, unless it has them already. Resolves like request(). */
   async updateProfile(profile) {
-    const p = { displayName: profile.displayName, avatarId: profile.avatarId };
-    if (this.sentProfile && this.sentProfile.displayName === p.displayName && this.sentProfile.avatarId === p.avatarId) {
+    const p = { displayName: profile.displayName, avatarId: profile.avatarId, avatarUrl: profile.avatarUrl || "" };
+    const s = this.sentProfile;
+    if (s && s.displayName === p.displayName && s.avatarId === p.avatarId && (s.avatarUrl || "") === p.avatarUrl) {
       return { status: "ok", response: null };
     }
     const r = await this.request("events:profile_updated", { profile: p });

@@ -1,12 +1,14 @@
-// The display name and avatar look this browser uses, remembered in localStorage so a reload (or the next room)
-// comes back with the same ones. Checked here the way the server checks them, so mistakes show before Enter.
+// The display name and avatar this browser uses, remembered in localStorage so a reload (or the next room) comes
+// back with the same ones. Checked here the way the server checks them, so mistakes show before Enter. The avatar
+// is a built-in look (avatarId "builtin:…", no avatarUrl) or a glTF avatar (its sid and its glb's avatarUrl).
 
+import { loadableAvatarUrl } from "./avatars/catalog.js";
 import { DEFAULT_LOOK, lookById } from "./looks.js";
 
 const KEY = "toncon.profile";
 const MAX_NAME = 64;
 
-/** The remembered {displayName, avatarId}, or a fresh one with a generated name. */
+/** The remembered {displayName, avatarId, avatarUrl}, or a fresh one with a generated name and the default look. */
 export function loadProfile(storage = globalThis.localStorage, random = Math.random) {
   let saved = null;
   try {
@@ -15,13 +17,21 @@ export function loadProfile(storage = globalThis.localStorage, random = Math.ran
     saved = null;
   }
   const name = typeof saved?.displayName === "string" && !checkDisplayName(saved.displayName) ? saved.displayName : generatedName(random);
-  const look = lookById(saved?.avatarId) ? saved.avatarId : DEFAULT_LOOK.id;
-  return { displayName: name, avatarId: look };
+  return { displayName: name, ...avatarOf(saved) };
+}
+
+/** {avatarId, avatarUrl} from a saved or received profile: a known look, a glTF avatar with a usable URL, or the default look. */
+export function avatarOf(p) {
+  if (lookById(p?.avatarId)) return { avatarId: p.avatarId, avatarUrl: "" };
+  if (typeof p?.avatarId === "string" && p.avatarId !== "" && p.avatarId.length <= 256 && loadableAvatarUrl(p?.avatarUrl)) {
+    return { avatarId: p.avatarId, avatarUrl: p.avatarUrl };
+  }
+  return { avatarId: DEFAULT_LOOK.id, avatarUrl: "" };
 }
 
 export function saveProfile(profile, storage = globalThis.localStorage) {
   try {
-    storage?.setItem(KEY, JSON.stringify({ displayName: profile.displayName, avatarId: profile.avatarId }));
+    storage?.setItem(KEY, JSON.stringify({ displayName: profile.displayName, ...avatarOf(profile) }));
   } catch {
     // private mode or storage full: the name just is not remembered
   }

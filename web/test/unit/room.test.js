@@ -116,7 +116,7 @@ test("the profile is remembered, and a damaged or missing one gives a usable nam
   assert.equal(checkDisplayName(fresh.displayName), "");
   assert.equal(fresh.avatarId, DEFAULT_LOOK.id);
   saveProfile({ displayName: "Ada Lovelace", avatarId: "builtin:ember" }, storage);
-  assert.deepEqual(loadProfile(storage), { displayName: "Ada Lovelace", avatarId: "builtin:ember" });
+  assert.deepEqual(loadProfile(storage), { displayName: "Ada Lovelace", avatarId: "builtin:ember", avatarUrl: "" });
   store.set("toncon.profile", "{broken");
   assert.equal(checkDisplayName(loadProfile(storage).displayName), "");
   store.set("toncon.profile", JSON.stringify({ displayName: " spaced ", avatarId: "https://elsewhere/avatar.glb" }));

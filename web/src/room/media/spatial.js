@@ -248,6 +248,11 @@ export class Spatial {
     s.video.remove();
   }
 
+  /** How loud session's voice is now, as we hear it: its RMS (0..1; 0 when we do not hear them). For avatars. */
+  levelOf(session) {
+    return this.voices.get(session)?.level ?? 0;
+  }
+
   /** Whether session's voice is loud now (false when we do not hear them). */
   isSpeaking(session) {
     return !!this.voices.get(session)?.speaking;

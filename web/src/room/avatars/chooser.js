@@ -1,0 +1,154 @@
+// The lobby's avatar chooser: the built-in looks and the glTF avatars GET /api/v1/avatars lists (built in,
+// featured, your own when signed in), and, signed in, a form to upload a glb avatar (POST /api/v1/media with a
+// progress bar, then POST /api/v1/avatars). The server's refusal (a file without Head or AvatarRoot, say) is shown
+// as it says it. The choice is what onChange receives and what the page puts in the presence profile.
+
+import "./avatars.css";
+import { loadCredentials } from "../../shared/account.js";
+import { postWithToken, sizeText, uploadMedia } from "../../shared/upload.js";
+import { el } from "../dom.js";
+import { LOOKS, lookById } from "../looks.js";
+import { avatarChoices, choiceForProfile, profileFields } from "./catalog.js";
+
+const KIND_LABEL = { builtin: "built in", featured: "featured", mine: "yours" };
+
+/**
+ * Mounts the chooser. profile: {avatarId, avatarUrl} chosen now; onChange({avatarId, avatarUrl}) when the person
+ * picks another. Returns {element, selected(), refresh()}: refresh() fetches the list again (after signing in).
+ */
+export function mountAvatarChooser({ profile, onChange = () => {} }) {
+  let choices = avatarChoices(null);
+  let current = choiceForProfile(choices, profile) || choices[0];
+  let signedIn = !!loadCredentials();
+
+  const fieldset = el("fieldset", { id: "avatar-looks" }, el("legend", {}, "Your avatar"));
+  const listStatus = el("p", { id: "avatar-list-status", class: "status", role: "status" });
+
+  const name = el("input", { id: "avatar-upload-name", name: "avatarName", maxlength: "64", placeholder: "Name of the avatar", autocomplete: "off" });
+  const file = el("input", { id: "avatar-upload-file", name: "avatarFile", type: "file", accept: ".glb,model/gltf-binary" });
+  const send = el("button", { id: "avatar-upload-send", type: "button", onclick: () => upload() }, "Upload");
+  const bar = el("progress", { id: "avatar-upload-progress", max: "1", value: "0", hidden: true });
+  const status = el("p", { id: "avatar-upload-status", class: "status", role: "status", "aria-live": "polite" });
+  // Not a <form>: the chooser sits inside the lobby's form, and forms do not nest.
+  const form = el("div", { id: "avatar-upload-form", class: "upload-form" },
+    el("label", { for: "avatar-upload-file" }, "A .glb file made for Hubs (it needs a node named Head or AvatarRoot)"), file,
+    el("label", { for: "avatar-upload-name" }, "Name"), name, send, bar, status);
+  const signInHint = el("p", { id: "avatar-upload-hint", class: "hint" }, "Sign in to upload an avatar of your own.");
+  const uploadBox = el("details", { id: "avatar-upload" }, el("summary", {}, "Upload an avatar"), signInHint, form);
+  const element = el("div", { id: "avatar-chooser" }, fieldset, listStatus, uploadBox);
+  name.addEventListener("keydown", (ev) => {
+    if (ev.key !== "Enter") return;
+    ev.preventDefault(); // not the lobby form's Enter the room
+    upload();
+  });
+
+  fieldset.addEventListener("change", (ev) => {
+    const input = ev.target.closest("input[name=look]");
+    const choice = input && choices.find((c) => c.id === input.value);
+    if (!choice) return;
+    current = choice;
+    onChange(profileFields(choice));
+  });
+  // Signing in happens in the account dialog; look again when the person comes back to the chooser.
+  element.addEventListener("focusin", () => {
+    if (!!loadCredentials() !== signedIn) refresh();
+  });
+
+  function render() {
+    const items = [...choices];
+    if (current && !items.some((c) => c.id === current.id)) items.push(current); // worn, though no longer listed
+    fieldset.replaceChildren(fieldset.firstChild, ...items.map(choiceLabel));
+    const input = [...fieldset.querySelectorAll("input[name=look]")].find((i) => i.value === current?.id);
+    if (input) input.checked = true;
+    form.hidden = !signedIn;
+    signInHint.hidden = signedIn;
+  }
+
+  function choiceLabel(choice) {
+    const slug = choice.kind === "look" ? choice.id.split(":")[1] : choice.id.replace(/[^A-Za-z0-9_-]/g, "_");
+    const input = el("input", { type: "radio", name: "look", value: choice.id, id: `${choice.kind === "look" ? "look" : "avatar"}-${slug}`, "data-url": choice.url || null });
+    const look = lookById(choice.id);
+    const picture = look ? lookSwatch(look) : el("span", { class: "glb-badge", "aria-hidden": "true" }, el("span", {}, "3D"));
+    return el("label", { class: `look ${choice.kind}`, for: input.id, title: choice.name }, input, picture,
+      el("span", {}, choice.name), choice.kind !== "look" ? el("span", { class: "kind" }, KIND_LABEL[choice.kind] || "") : null);
+  }
+
+  async function refresh() {
+    const credentials = loadCredentials();
+    signedIn = !!credentials;
+    try {
+      const res = await fetch("/api/v1/avatars", { headers: { accept: "application/json", ...(credentials ? { authorization: `bearer ${credentials.token}` } : {}) } });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      choices = avatarChoices(await res.json());
+      listStatus.textContent = "";
+    } catch (err) {
+      choices = avatarChoices(null);
+      listStatus.textContent = `Only the built-in looks are here: the list of avatars could not be loaded (${err.message}).`;
+    }
+    current = choices.find((c) => c.id === current?.id) || current || choices[0];
+    render();
+  }
+
+  function say(text, kind = "") {
+    status.textContent = text;
+    status.className = `status ${kind}`.trim();
+  }
+
+  async function upload() {
+    const credentials = loadCredentials();
+    const f = file.files?.[0];
+    if (!credentials) return say("Sign in first: avatars belong to an account.", "error");
+    if (!f) return say("Choose a .glb file first.", "error");
+    const avatarName = name.value.trim() || f.name.replace(/\.glb$/i, "").slice(0, 64) || "My avatar";
+    send.disabled = true;
+    bar.hidden = false;
+    bar.value = 0;
+    say(`Uploading ${f.name} (${sizeText(f.size)})…`);
+    try {
+      const media = await uploadMedia(f, {
+        token: credentials.token,
+        onProgress: (fraction, loaded, total) => {
+          bar.value = fraction;
+          say(`Uploading ${f.name}: ${sizeText(loaded)} of ${sizeText(total)}`);
+        },
+      });
+      say("Checking the avatar…");
+      const res = await postWithToken("/api/v1/avatars", { avatar: { name: avatarName, file_id: media.file_id, file_access_token: media.meta?.access_token } }, credentials.token);
+      const avatar = res?.avatars?.[0];
+      if (!avatar?.avatar_id) throw new Error("The server did not say which avatar it made.");
+      await refresh();
+      current = choices.find((c) => c.id === avatar.avatar_id) || { id: avatar.avatar_id, name: avatar.name || avatarName, url: avatar.gltf_url, kind: "mine", mine: true };
+      render();
+      onChange(profileFields(current));
+      say(`Uploaded “${current.name}”: you are wearing it now.`, "ok");
+      file.value = "";
+      name.value = "";
+    } catch (err) {
+      say(`The avatar was not accepted: ${err.message}`, "error");
+    } finally {
+      send.disabled = false;
+      bar.hidden = true;
+    }
+  }
+
+  render();
+  refresh();
+  return {
+    element,
+    selected: () => profileFields(current),
+    refresh,
+    /** Hides the chooser (no 3D here): the built-in look is what the people list shows. */
+    set hidden(v) {
+      element.hidden = v;
+    },
+  };
+}
+
+/** A small picture of a built-in look: its head and body in their colours and shapes. */
+export function lookSwatch(look) {
+  return el("span", { class: `swatch ${look.body.primitive}`, "aria-hidden": "true" },
+    el("i", { class: "head", style: `background:${look.head.color}` }),
+    el("i", { class: "body", style: `background:${look.body.color}` }));
+}
+
+export { LOOKS };
