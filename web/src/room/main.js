@@ -13,7 +13,9 @@ import { el, show } from "./dom.js";
 import { Entry } from "./entry.js";
 import { HubSession } from "./hub-session.js";
 import { mountMedia } from "./media/index.js";
-import { LOOKS, lookFor } from "./looks.js";
+import { mountObjects } from "./objects/index.js";
+import { mountAvatarChooser } from "./avatars/chooser.js";
+import { lookFor } from "./looks.js";
 import { joinErrorText, pushErrorText } from "./messages.js";
 import { mountModeration, removedSessionToken } from "./moderation.js";
 import { mountOffline } from "./offline.js";
@@ -30,7 +32,13 @@ let world = null;
 let worldFailed = false;
 let joined = false;
 const names = new NameBook();
-const roster = { version: 0, occupants: {}, profileOf: (id) => roster.occupants[id]?.profile || null };
+const roster = {
+  version: 0,
+  occupants: {},
+  profileOf: (id) => roster.occupants[id]?.profile || null,
+  // How loud someone is now (RMS), for avatars' voice feedback: our microphone, or their voice as we hear it.
+  levelOf: (id) => (id === hub.sessionId ? media.local.level() : world?.scene?.tonconSpatial?.levelOf(id) ?? 0),
+};
 
 // ---- the page ------------------------------------------------------------------------------------------------
 
@@ -53,11 +61,9 @@ const loadBar = el("progress", { id: "load-bar", max: "1", value: "0" });
 const loadLabel = el("span", { id: "load-label" }, "Connecting…");
 const loadBox = el("div", { id: "load-progress", role: "status" }, loadBar, loadLabel);
 const nameInput = el("input", { id: "display-name", name: "displayName", maxlength: "64", autocomplete: "nickname", required: true });
-const looks = el("fieldset", { id: "avatar-looks" }, el("legend", {}, "Your avatar"),
-  ...LOOKS.map((look) => {
-    const input = el("input", { type: "radio", name: "look", value: look.id, id: `look-${look.id.split(":")[1]}` });
-    return el("label", { class: "look", for: input.id }, input, lookSwatch(look), el("span", {}, look.name));
-  }));
+// The avatar chooser (avatars/chooser.js): built-in looks, glTF avatars, and uploading one when signed in.
+const avatarChooser = mountAvatarChooser({ profile, onChange: () => updateLobbyProfile() });
+const looks = avatarChooser.element;
 const lobbyStatus = el("p", { id: "lobby-status", class: "status", role: "status" });
 const enterButton = el("button", { id: "enter-room", type: "submit", disabled: true }, "Loading the room…");
 const webglMissing = el("div", { id: "webgl-missing", class: "notice", hidden: true },
@@ -80,7 +86,7 @@ const fatal = el("section", { id: "fatal", class: "card", hidden: true }, fatalT
 
 const hub = new HubSession({
   hubId,
-  profile: () => ({ displayName: profile.displayName, avatarId: profile.avatarId }),
+  profile: () => ({ displayName: profile.displayName, avatarId: profile.avatarId, avatarUrl: profile.avatarUrl || "" }),
   context: { mobile: /Mobi|Android|iPhone|iPad/i.test(navigator.userAgent), hmd: false, embed: window.self !== window.top },
   joinParams: roomJoinParams, // the account token and the link's invite id
   sessionToken: removedSessionToken(hubId), // set while a moderator's removal lasts: the server refuses it
@@ -96,15 +102,15 @@ mountOffline(controls);
 // Voice, camera and screen share (media/): the lobby's microphone check, the media bar, spatial audio.
 const media = mountMedia({ hub, showBanner });
 lobbyForm.insertBefore(media.lobbySection, lobbyStatus);
+// Pictures, videos, sounds, PDFs and models people bring into the room, and pinning them (objects/).
+const objects = mountObjects({ hub, hubId, showBanner });
 
 app.replaceChildren(sceneHost, bar, lobby, peoplePanel, chat.panel, banner, fatal);
 document.body.classList.add("in-lobby");
 nameInput.value = profile.displayName;
-looks.querySelector(`input[value="${CSS.escape(profile.avatarId)}"]`).checked = true;
 if (window.matchMedia("(max-width: 700px)").matches) setPanel("chat", false);
 for (const panel of [chat.panel, peoplePanel]) panel.addEventListener("focusin", () => bringToFront(panel));
 nameInput.addEventListener("change", () => updateLobbyProfile());
-looks.addEventListener("change", () => updateLobbyProfile());
 
 function bringToFront(panel) {
   for (const p of [chat.panel, peoplePanel]) p.classList.toggle("front", p === panel);
@@ -120,12 +126,6 @@ window.addEventListener("keydown", (ev) => {
   setPanel("chat", true);
   chat.input.focus();
 });
-
-function lookSwatch(look) {
-  return el("span", { class: `swatch ${look.body.primitive}`, "aria-hidden": "true" },
-    el("i", { class: "head", style: `background:${look.head.color}` }),
-    el("i", { class: "body", style: `background:${look.body.color}` }));
-}
 
 // ---- joining ------------------------------------------------------------------------------------------------
 
@@ -146,8 +146,14 @@ if (!hubId) {
     if (h?.entry_mode === "deny") showFatal({ reason: "closed" });
     if (stale.includes("scene") && world) {
       showBanner("The room's scene changed: loading it…", "ok");
-      world.changeScene(h?.scene?.model_url || null, () => {}).then(
-        () => showBanner("The room's new scene is here.", "ok", 3000),
+      sceneHost.dataset.sceneLoading = "1";
+      const shown = (f, label) => showBanner(`The room's scene changed: ${label || "loading it"}… ${Math.round(clamp01(f) * 100)}%`, "ok");
+      world.changeScene(h?.scene?.model_url || null, shown).finally(() => delete sceneHost.dataset.sceneLoading).then(
+        (r) => {
+          if (r?.superseded) return;
+          if (world.room.error) showBanner(`The room's new scene could not be loaded (${world.room.error}), so you are in a plain room instead.`, "warn", 8000);
+          else showBanner(r?.kept ? "The room's new scene is here." : "The room's new scene is here; you are at one of its starting points.", "ok", 3000);
+        },
         (err) => showBanner(`The room's new scene could not be loaded: ${err.message}`, "warn", 8000),
       );
     }
@@ -192,6 +198,7 @@ async function loadWorld() {
     });
     progress(1, "The room is ready.");
     media.setWorld(world);
+    objects.setWorld(world);
     updateEnterButton();
     if (sessionStorage.getItem(REENTER_KEY) && entry.state === "lobby") enter();
   } catch (err) {
@@ -247,6 +254,12 @@ function onPresence() {
   // Text chat can be turned off for the room (member_permissions.text_chat); say so instead of failing on send.
   const mine = now[hub.sessionId];
   if (mine?.permissions) chat.setAllowed(mine.permissions.text_chat !== false);
+  // Signed in or out here: the avatar list (your own avatars, the upload form) changes with it.
+  const signedIn = !!mine?.roles?.signed_in;
+  if (signedIn !== roster.signedIn) {
+    if (roster.signedIn !== undefined) avatarChooser.refresh();
+    roster.signedIn = signedIn;
+  }
   // Lines in the chat about people coming and going (not on the first sync, which is everyone already here).
   if (joined && roster.version > 1) {
     for (const [id, meta] of Object.entries(now)) {
@@ -290,7 +303,7 @@ function updateEnterButton() {
 async function updateLobbyProfile() {
   const displayName = nameInput.value.trim();
   if (checkDisplayName(displayName)) return; // said when Enter is pressed
-  profile = { displayName, avatarId: looks.querySelector("input[name=look]:checked")?.value || LOOKS[0].id };
+  profile = { displayName, ...avatarChooser.selected() };
   saveProfile(profile);
   if (!joined || !hub.canSend()) return;
   const r = await hub.updateProfile(profile);
@@ -310,8 +323,7 @@ async function enter() {
     return;
   }
   nameInput.value = displayName;
-  const avatarId = looks.querySelector("input[name=look]:checked")?.value || LOOKS[0].id;
-  profile = { displayName, avatarId };
+  profile = { displayName, ...avatarChooser.selected() };
   saveProfile(profile);
   timings.enterClickedMs = Math.round(performance.now());
   await entry.enter(profile);
@@ -322,6 +334,7 @@ function onEntryChange({ state, error, full }) {
   lobbyStatus.classList.toggle("error", !!error);
   lobbyStatus.classList.toggle("full", full);
   media.setRoomState(state);
+  objects.setRoomState(state);
   if (state === "room") {
     world?.enterRoom();
     sessionStorage.setItem(REENTER_KEY, "1");
@@ -431,9 +444,12 @@ window.toncon = {
   },
   timings,
   avatarPosition: () => world?.avatarPosition() ?? null,
+  scene: () => world?.sceneInfo() ?? null,
+  avatar: () => ({ ...profile }),
   remoteAvatars: () =>
     (world?.remoteAvatars() ?? []).map((a) => ({ ...a, displayName: roster.profileOf(a.sessionId)?.displayName ?? null })),
   adapterStats: () => world?.adapter()?.stats ?? null,
   dropConnection: () => hub.dropConnection(),
   media: media.api,
+  objects: objects.api,
 };

@@ -2,7 +2,9 @@
 // room size, who may enter (closing the room asks first), what members may do, and the invite link of an
 // invite-only room. Saving sends update_hub (and close_hub to close); the server checks everything again and
 // tells everyone with hub_refresh, which the page applies for all (main.js: the room's name; presence: permissions).
+// The room's scene is changed apart from the rest (update_scene): a scene from the list, or a pasted link.
 
+import { sceneChangeTarget, sceneEntries } from "../shared/scenes.js";
 import { Dialog, closeAllDialogs } from "./dialog.js";
 import { el } from "./dom.js";
 import { pushErrorText } from "./messages.js";
@@ -135,7 +137,61 @@ export function mountSettings(ctx) {
     status.className = "status";
     closeWarning.hidden = read().entry_mode !== "deny" || hub.hub?.entry_mode === "deny";
   });
-  const dialog = new Dialog({ id: "settings-dialog", title: "Room settings", body: [form, inviteSection], onOpen: () => fill(true) });
+  // Changing the scene: everyone in the room loads the new one where they stand (main.js, world.js).
+  const sceneSelect = el("select", { id: "settings-scene", name: "scene" }, el("option", { value: "" }, "Loading the scenes…"));
+  const sceneUrl = el("input", { id: "settings-scene-url", name: "scene_url", type: "url", placeholder: "https://…/scene.glb", autocomplete: "off" });
+  const sceneNow = el("p", { id: "settings-scene-now", class: "hint" });
+  const sceneStatus = el("p", { id: "settings-scene-status", class: "status", role: "status", "aria-live": "polite" });
+  const sceneApply = el("button", { id: "settings-scene-apply", type: "button", onclick: () => changeScene() }, "Change scene");
+  const sceneSection = el("section", { id: "scene-section" },
+    el("h3", {}, "Scene"), sceneNow,
+    el("label", { for: "settings-scene" }, "Choose a scene"), sceneSelect,
+    el("label", { for: "settings-scene-url" }, "or paste a link to one (a .glb file, or a scene on this server)"), sceneUrl,
+    el("div", { class: "row" }, sceneApply), sceneStatus);
+  sceneSelect.addEventListener("change", () => { if (sceneSelect.value) sceneUrl.value = ""; });
+  sceneUrl.addEventListener("input", () => { if (sceneUrl.value) sceneSelect.value = ""; });
+  const dialog = new Dialog({ id: "settings-dialog", title: "Room settings", body: [form, sceneSection, inviteSection], onOpen: () => { fill(true); loadScenes(); } });
+
+  let scenes = [];
+  async function loadScenes() {
+    showSceneNow();
+    try {
+      const res = await fetch("/api/v1/scenes", { headers: { accept: "application/json" } });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      scenes = sceneEntries(await res.json());
+    } catch (err) {
+      scenes = [];
+      sceneSay(`The list of scenes could not be loaded (${err.message}); you can still paste a link.`, "error");
+    }
+    const chosen = sceneSelect.value;
+    sceneSelect.replaceChildren(el("option", { value: "" }, scenes.length ? "Choose…" : "No scenes listed"),
+      ...scenes.map((sc) => el("option", { value: sc.id }, sc.attribution ? `${sc.name} (${sc.attribution})` : sc.name)));
+    sceneSelect.value = scenes.some((sc) => sc.id === chosen) ? chosen : "";
+  }
+
+  function showSceneNow() {
+    const sc = hub.hub?.scene;
+    sceneNow.textContent = sc?.name ? `Now: ${sc.name}` : sc?.model_url ? `Now: ${sc.model_url}` : "Now: the built-in environment";
+  }
+
+  function sceneSay(text, kind = "") {
+    sceneStatus.textContent = text;
+    sceneStatus.className = `status ${kind}`.trim();
+  }
+
+  async function changeScene() {
+    const target = sceneChangeTarget({ sceneId: sceneSelect.value, pasted: sceneUrl.value }, location.origin);
+    if (target.error) return sceneSay(target.error, "error");
+    sceneApply.disabled = true;
+    sceneSay("Changing the scene…");
+    try {
+      const r = await hub.request("update_scene", { url: target.url });
+      if (r.status !== "ok") return sceneSay(pushErrorText(r.status, r.response), "error");
+      sceneSay("Changed: everyone in the room is loading the new scene.", "ok");
+    } finally {
+      sceneApply.disabled = false;
+    }
+  }
 
   function read() {
     const member = {};
@@ -263,7 +319,10 @@ export function mountSettings(ctx) {
   });
   hub.on("hub-refresh", ({ hub: h }) => {
     if (h?.entry_mode === "deny") closeAllDialogs(); // the room is closed: the page says so (main.js)
-    else if (dialog.isOpen) fill();
+    else if (dialog.isOpen) {
+      fill();
+      showSceneNow();
+    }
   });
   for (const event of ["join-error", "closed", "ended", "offline"]) hub.on(event, () => closeAllDialogs());
 }

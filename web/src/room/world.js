@@ -80,6 +80,7 @@ export async function createWorld({ container, hub, roster, modelUrl, timings, o
   const room = await loadRoomScene(scene, modelUrl, { onProgress });
   if (room?.error) onSceneError(room.error);
   const world = new World({ scene, rig, camera, room, hub });
+  world.modelUrl = modelUrl;
   scene.emit("connect", null, false); // networked-scene: make the adapter and connect (it waits for the hub join)
   world.adapter = () => Adapter.instance;
   return world;
@@ -111,14 +112,37 @@ class World {
     if (mc) mc.updateNavLocation();
   }
 
-  /** The room's scene changed (hub_refresh): load the new one and start again at one of its spawn points. */
+  /**
+   * The room's scene changed (hub_refresh): load the new one and keep our place in it, unless the new scene's nav
+   * mesh does not reach there; then go to one of its spawn points. Resolves with {kept} (or {superseded}).
+   */
   async changeScene(modelUrl, onProgress) {
+    this.modelUrl = modelUrl;
     const room = await loadRoomScene(this.scene, modelUrl, { onProgress });
-    if (room?.superseded) return; // a newer scene change is loading; it will place us
+    if (room?.superseded) return { superseded: true }; // a newer scene change is loading; it will place us
     this.room = room || {};
     this.navMesh = !!this.room.navMeshEl;
     this.rig.setAttribute("movement-controls", "constrainToNavMesh", this.navMesh);
-    this.placeAtSpawn();
+    const kept = this.keepPlace();
+    if (!kept) this.placeAtSpawn();
+    this.sceneChanges = (this.sceneChanges || 0) + 1;
+    this.lastChange = { kept, modelUrl, error: this.room.error || null };
+    return { kept };
+  }
+
+  /**
+   * Stays where we are on a new scene: true when there is no nav mesh, or the nav mesh is under (or just above)
+   * our feet, which then stand on it; false when it does not reach here.
+   */
+  keepPlace() {
+    const mesh = this.room.navMeshEl?.getObject3D("mesh");
+    if (!mesh) return true;
+    const p = this.rig.object3D.position;
+    const y = navHeightAt(mesh, p);
+    if (y === null) return false;
+    p.y = y;
+    this.rig.components["movement-controls"]?.updateNavLocation();
+    return true;
   }
 
   /** In the room: our networked avatar appears for everyone and the controls move us. */
@@ -146,6 +170,15 @@ class World {
     }
   }
 
+  /** What scene is shown, for the test hook: its URL, how many changes came, the last one's outcome, node names. */
+  sceneInfo() {
+    const names = [];
+    this.room.sceneEntity?.object3D.traverse((o) => {
+      if (o.name && names.length < 500) names.push(o.name);
+    });
+    return { modelUrl: this.modelUrl ?? null, changes: this.sceneChanges || 0, lastChange: this.lastChange || null, error: this.room.error || null, nodeNames: names };
+  }
+
   avatarPosition() {
     const p = this.rig.object3D.position;
     return { x: p.x, y: p.y, z: p.z };
@@ -158,9 +191,34 @@ class World {
       const data = el?.components?.networked?.data;
       if (!data || data.template !== AVATAR_TEMPLATE || data.owner === NAF.clientId) continue;
       const p = el.object3D.position;
-      out.push({ sessionId: data.owner, networkId, position: { x: p.x, y: p.y, z: p.z } });
+      const model = el.components["avatar-model"]?.describe() ?? null;
+      out.push({ sessionId: data.owner, networkId, position: { x: p.x, y: p.y, z: p.z }, model });
     }
     return out;
+  }
+}
+
+/** How far above or below the feet a nav mesh still counts as where we stand, when the scene changes. */
+const NAV_REACH = 1;
+
+const down = new THREE.Vector3(0, -1, 0);
+const rayFrom = new THREE.Vector3();
+const raycaster = new THREE.Raycaster();
+
+/** The nav mesh's height under (or NAV_REACH above) position p, or null where the mesh does not reach. */
+function navHeightAt(mesh, p) {
+  mesh.updateMatrixWorld(true);
+  rayFrom.set(p.x, p.y + NAV_REACH, p.z);
+  raycaster.set(rayFrom, down);
+  raycaster.far = 2 * NAV_REACH;
+  const material = mesh.material;
+  const side = material.side;
+  material.side = THREE.DoubleSide; // whichever way its triangles wind
+  try {
+    const hit = raycaster.intersectObject(mesh, false)[0];
+    return hit ? hit.point.y : null;
+  } finally {
+    material.side = side;
   }
 }
 
