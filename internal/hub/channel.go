@@ -181,6 +181,7 @@ func (c *channel) prepareJoin(payload []byte) error {
 		}
 	}
 	c.room = c.svc.acquire(h, c)
+	c.svc.loadPins(c.room)
 	return nil
 }
 
@@ -363,9 +364,12 @@ func (c *channel) HandleIn(pc *phx.Channel, m *phx.Message) {
 		c.handleFetchInvite(m)
 	case "revoke_invite":
 		c.handleRevokeInvite(m)
-	case "update_scene", "pin", "unpin":
-		pc.Reply(m, false, map[string]string{"reason": "not_supported",
-			"message": m.Event + " needs accounts and room roles, which this server does not have yet"})
+	case "update_scene":
+		c.handleUpdateScene(m)
+	case "pin":
+		c.handlePin(m)
+	case "unpin":
+		c.handleUnpin(m)
 	default:
 		pc.Reply(m, false, map[string]string{"reason": "unknown_event", "message": fmt.Sprintf("the hub channel has no event %q", m.Event)})
 	}

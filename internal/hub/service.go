@@ -33,6 +33,8 @@ type Config struct {
 	Media Media
 	// Gate says whether rooms must refuse people now (offline mode or budget), with a redirect URL; nil = never.
 	Gate func(ctx context.Context) (offline bool, reason, redirect string)
+	// Files keeps the uploads that pinned objects show; nil refuses pins that name a file.
+	Files FileKeeper
 
 	MaxChatBytes int     // longest chat body, default 4096
 	NAFRate      float64 // naf+nafr messages a second per session, default 100 (burst twice that); negative = no limit
@@ -161,6 +163,9 @@ func (s *Service) BroadcastAll(srv *phx.Server, event string, payload any) error
 func (s *Service) View(h store.Hub) HubView {
 	m, l := s.Occupancy(h.SID)
 	v := NewHubView(s.cfg.PublicURL, h, m, l)
+	if v.Scene != nil && v.Scene.ModelURL == "" {
+		s.resolveScene(v.Scene) // an uploaded scene: its file is in the store
+	}
 	if s.cfg.Media != nil {
 		v.Host, v.Port = s.cfg.Media.Host(h.SID)
 	}
@@ -200,7 +205,7 @@ func (s *Service) release(r *room, c *channel) []string {
 		return nil // the same session is still here on another socket: its entities live on
 	}
 	for id, e := range r.entities {
-		if e.owner == c.sessionID && !e.persistent {
+		if e.owner == c.sessionID && !e.persistent && !e.pinned {
 			removed = append(removed, id)
 			delete(r.entities, id)
 		}
@@ -234,6 +239,8 @@ type room struct {
 	blockPairs map[string]bool
 
 	blocks atomic.Int32 // len(blockPairs), read without the lock so rooms without blocks skip the filter
+
+	pinsOnce sync.Once // loads the pinned objects into entities (loadPins)
 }
 
 // blocked says whether messages between a and b must not flow: either blocked the other.

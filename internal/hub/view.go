@@ -2,6 +2,7 @@ package hub
 
 import (
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 
@@ -26,12 +27,14 @@ type HubView struct {
 	Port              int             `json:"port"`
 }
 
-// SceneView describes a room's scene.
+// SceneView describes a room's scene. SceneID is an uploaded scene's id or sample:<name>, and "" for a scene given
+// by URL; ModelURL is the glb to load.
 type SceneView struct {
 	SceneID       string `json:"scene_id"`
 	Name          string `json:"name"`
 	ModelURL      string `json:"model_url"`
 	ScreenshotURL string `json:"screenshot_url"`
+	URL           string `json:"url,omitempty"` // an uploaded scene's page, <public>/scenes/<id>
 }
 
 // RoomURL is where people open a room: <public url>/<hub_sid>/<slug>.
@@ -71,6 +74,9 @@ func NewHubView(public *url.URL, h store.Hub, members, lobby int) HubView {
 			u := *public
 			u.Path, u.RawQuery, u.Fragment = p, "", ""
 			v.Scene.ModelURL = u.String()
+		} else if u, err := url.Parse(h.SceneRef); err == nil && (u.Scheme == "https" || u.Scheme == "http") {
+			// A glb by URL (update_scene): it has no id; its name is the file's.
+			v.Scene = &SceneView{Name: path.Base(u.Path), ModelURL: h.SceneRef}
 		}
 	}
 	return v
