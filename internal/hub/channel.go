@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,6 +30,7 @@ const (
 const (
 	maxDisplayName = 64
 	maxAvatarID    = 256
+	maxAvatarURL   = 2048
 	maxProfileJSON = 4096
 )
 
@@ -185,7 +187,8 @@ func (c *channel) prepareJoin(payload []byte) error {
 	return nil
 }
 
-// validateProfile checks what the server relies on and shows to others: a display name and an avatar id.
+// validateProfile checks what the server relies on and shows to others: a display name, an avatar id, and the
+// avatar's glb URL, which every other client fetches, so only a path on this server or an http(s) URL.
 func validateProfile(raw json.RawMessage) (json.RawMessage, error) {
 	if len(raw) > maxProfileJSON {
 		return nil, fmt.Errorf("profile is larger than %d bytes", maxProfileJSON)
@@ -206,7 +209,28 @@ func validateProfile(raw json.RawMessage) (json.RawMessage, error) {
 			return nil, fmt.Errorf("profile.avatarId must be a string of at most %d bytes", maxAvatarID)
 		}
 	}
+	if u, present := p["avatarUrl"]; present && u != nil {
+		s, ok := u.(string)
+		if !ok || len(s) > maxAvatarURL {
+			return nil, fmt.Errorf("profile.avatarUrl must be a string of at most %d bytes", maxAvatarURL)
+		}
+		if s != "" && !avatarURLAllowed(s) {
+			return nil, errors.New("profile.avatarUrl must be a path on this server (/files/…) or an http(s) URL")
+		}
+	}
 	return raw, nil
+}
+
+// avatarURLAllowed: a path on this server (not a //host reference) or an absolute http(s) URL with a host.
+func avatarURLAllowed(s string) bool {
+	if strings.ContainsAny(s, " \t\r\n\\") {
+		return false
+	}
+	if strings.HasPrefix(s, "/") {
+		return !strings.HasPrefix(s, "//")
+	}
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // validDisplayName allows any script (unlike Hubs' ASCII-only client pattern) but no control characters,
