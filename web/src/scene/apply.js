@@ -23,6 +23,13 @@ export const APPLIED_COMPONENTS = Object.freeze([
   "spot-light",
   "ambient-light",
   "hemisphere-light",
+  // Media (built by media.js from the reader's sceneMedia):
+  "image",
+  "video",
+  "audio",
+  "audio-params",
+  "link",
+  "media-frame",
 ]);
 
 const noted = new Set();

@@ -341,3 +341,92 @@ export function readHubsComponents(json) {
 export function nodesWith(result, componentName) {
   return result.nodes.filter((n) => Object.prototype.hasOwnProperty.call(n.components, componentName));
 }
+
+/** The media kinds a scene's nodes can hold, as Spoke and the Hubs Blender exporter write them. */
+export const SCENE_MEDIA_COMPONENTS = Object.freeze(["image", "video", "audio", "link", "media-frame"]);
+
+const MEDIA_FRAME_TYPES = new Set(["all", "all-2d", "model", "image", "video", "pdf"]);
+const DISTANCE_MODELS = new Set(["linear", "inverse", "exponential"]);
+
+function finiteOr(v, fallback) {
+  return typeof v === "number" && Number.isFinite(v) ? v : fallback;
+}
+
+/**
+ * Hubs' audio settings for a node: its `audio-params` component over the ones old files wrote into `audio` or
+ * `video` themselves (volume, distanceModel, rolloffFactor, refDistance, maxDistance). Returns {audioType,
+ * distanceModel, rolloffFactor, refDistance, maxDistance, gain} with Hubs' defaults for what is missing or wrong.
+ */
+export function audioParamsOf(components, legacy = {}) {
+  const p = { ...legacy, ...(isPlainObject(components["audio-params"]) ? components["audio-params"] : {}) };
+  const gain = finiteOr(p.gain, finiteOr(p.volume, 1));
+  return {
+    audioType: p.audioType === "stereo" ? "stereo" : "pannernode",
+    distanceModel: DISTANCE_MODELS.has(p.distanceModel) ? p.distanceModel : "inverse",
+    rolloffFactor: Math.max(0, finiteOr(p.rolloffFactor, 1)),
+    refDistance: Math.max(0, finiteOr(p.refDistance, 1)),
+    maxDistance: Math.max(0, finiteOr(p.maxDistance, 10000)),
+    gain: Math.max(0, gain),
+  };
+}
+
+/** A media src worth loading: http(s), or a path on the same server. Anything else (javascript:, data:) is "". */
+function mediaSrc(v) {
+  if (typeof v !== "string") return "";
+  const s = v.trim();
+  return /^https?:\/\//i.test(s) || (s.startsWith("/") && !s.startsWith("//")) ? s : "";
+}
+
+/**
+ * The media in a scene read by readHubsComponents: [{index, name, kind, ...}] in node order, one entry per media
+ * component, where kind is
+ *   "image"       {src, projection}
+ *   "video"       {src, autoPlay, loop, projection, audio}
+ *   "audio"       {src, autoPlay, loop, audio}
+ *   "link"        {href}                          a web page (http/https) or a waypoint in this scene ("#name")
+ *   "media-frame" {mediaType, bounds {x,y,z}, snapToCenter}
+ * audio is audioParamsOf(...). A component that cannot work (no usable src or href) is left out with a warning in
+ * `warnings` (the array passed in, e.g. the reader's).
+ */
+export function sceneMedia(result, warnings = result.warnings || []) {
+  const out = [];
+  for (const node of result.nodes) {
+    const c = node.components;
+    const where = `node "${node.name || node.index}"`;
+    const base = { index: node.index, name: node.name };
+    for (const kind of SCENE_MEDIA_COMPONENTS) {
+      const v = c[kind];
+      if (!isPlainObject(v)) continue;
+      if (kind === "image" || kind === "video" || kind === "audio") {
+        const src = mediaSrc(v.src);
+        if (!src) {
+          warnings.push(`${where}: ${kind} has no http(s) src (${JSON.stringify(v.src ?? null)}); skipped`);
+          continue;
+        }
+        const projection = v.projection === "360-equirectangular" ? "360-equirectangular" : "flat";
+        if (kind === "image") out.push({ ...base, kind, src, projection });
+        else {
+          const entry = { ...base, kind, src, autoPlay: v.autoPlay !== false, loop: v.loop !== false, audio: audioParamsOf(c, v) };
+          if (kind === "video") entry.projection = projection;
+          out.push(entry);
+        }
+      } else if (kind === "link") {
+        const href = typeof v.href === "string" ? v.href.trim() : "";
+        if (!(/^https?:\/\//i.test(href) || /^#.+/.test(href))) {
+          warnings.push(`${where}: link to ${JSON.stringify(v.href ?? null)} is neither a web page nor a waypoint; skipped`);
+          continue;
+        }
+        out.push({ ...base, kind, href });
+      } else {
+        const b = isPlainObject(v.bounds) ? v.bounds : {};
+        const bounds = { x: finiteOr(b.x, 1), y: finiteOr(b.y, 1), z: finiteOr(b.z, 1) };
+        if (!(bounds.x > 0 && bounds.y > 0 && bounds.z > 0)) {
+          warnings.push(`${where}: media-frame bounds ${JSON.stringify(v.bounds)} are not all positive; skipped`);
+          continue;
+        }
+        out.push({ ...base, kind, mediaType: MEDIA_FRAME_TYPES.has(v.mediaType) ? v.mediaType : "all-2d", bounds, snapToCenter: v.snapToCenter !== false });
+      }
+    }
+  }
+  return out;
+}

@@ -9,6 +9,7 @@ import { readGLTF, readHubsComponents } from "./hubs-components.js";
 import { buildDefaultEnvironment } from "./default-environment.js";
 import { applyEnvironment, lightProbeFromSky } from "./apply.js";
 import { applyComponents, walkableSurface } from "./model.js";
+import { buildSceneMedia } from "./media.js";
 
 const DOWNLOAD_SHARE = 0.85; // of the progress bar; building the scene takes the rest
 const DEFAULT_BACKGROUND = "#000000"; // what Hubs shows behind a scene without sky or background
@@ -35,7 +36,8 @@ export function pickSpawnPoint(spawnPoints, random = Math.random) {
 /**
  * Loads the scene under sceneEl and resolves with
  *   {spawnPoints: [{position, rotation}], waypoints: [{name, position, rotation, canBeSpawnPoint, ...}],
- *    navMeshEl: <a-entity nav-mesh> | null, sceneEntity, hubs (the reader's result, or null), error (or null)}.
+ *    navMeshEl: <a-entity nav-mesh> | null, sceneEntity, hubs (the reader's result, or null), error (or null),
+ *    links: [{object, href}] and mediaFrames: [{object, mediaType, bounds}] (the scene's media, media.js)}.
  * Positions are metres in world space; rotations are degrees in A-Frame's YXZ order (rotation.y is the heading).
  * A file that cannot be fetched or parsed gives the default environment plus `error` (and a console warning);
  * it never rejects for a bad scene. A call overtaken by a newer one for the same scene (the room's scene changed
@@ -237,7 +239,12 @@ async function applyScene(THREE, sceneEl, state, gltf, hubs, progress) {
 
   const { geometry } = walkableSurface(THREE, applied);
   const navMeshEl = await addNavMesh(state, THREE, geometry);
-  return { spawnPoints: applied.spawnPoints, waypoints: applied.waypoints, navMeshEl, sceneEntity: root, hubs, error: null };
+  const media = buildSceneMedia(THREE, sceneEl, applied.media);
+  state.undo.push(() => media.dispose());
+  return {
+    spawnPoints: applied.spawnPoints, waypoints: applied.waypoints, navMeshEl, sceneEntity: root, hubs, error: null,
+    links: media.links, mediaFrames: media.mediaFrames,
+  };
 }
 
 async function loadDefault(THREE, sceneEl, state) {
@@ -247,7 +254,7 @@ async function loadDefault(THREE, sceneEl, state) {
   await useSkyLighting(THREE, sceneEl, env.sky, state);
   alive(state);
   const navMeshEl = await addNavMesh(state, THREE, env.navGeometry);
-  return { spawnPoints: env.spawnPoints, waypoints: [], navMeshEl, sceneEntity: root, hubs: null, error: null };
+  return { spawnPoints: env.spawnPoints, waypoints: [], navMeshEl, sceneEntity: root, hubs: null, error: null, links: [], mediaFrames: [] };
 }
 
 async function useSkyLighting(THREE, sceneEl, sky, state) {

@@ -10,8 +10,11 @@ import {
   fitShadowCamera,
   noteSkipped,
 } from "./apply.js";
+import { sceneMedia } from "./hubs-components.js";
 
 const LIGHTS = new Set(["directional-light", "point-light", "spot-light", "ambient-light", "hemisphere-light"]);
+// Media components are read by sceneMedia and built by media.js (which needs the DOM); here they only find their node.
+const MEDIA = new Set(["image", "video", "audio", "audio-params", "link", "media-frame"]);
 const APPLIED = new Set(APPLIED_COMPONENTS);
 const RAD2DEG = 180 / Math.PI;
 
@@ -59,7 +62,8 @@ export function placementOf(THREE, object) {
  * Applies the Hubs components (read by readHubsComponents) to the objects of a parsed glTF: visibility,
  * shadows, lights and sky are added to the model; spawn points, waypoints and nav-mesh objects are collected.
  * Components this client does not apply get one console note per name. Returns
- * (a promise of) {model, spawnPoints, waypoints, navObjects, lights, sky, env (the merged scene-wide settings)}.
+ * (a promise of) {model, spawnPoints, waypoints, navObjects, lights, sky, env (the merged scene-wide settings),
+ * media ([{...sceneMedia entry, object}]: images, videos, sounds, links and media frames, for media.js to build)}.
  */
 export async function applyComponents(THREE, gltf, hubs) {
   const model = gltf.scene || (gltf.scenes && gltf.scenes[0]);
@@ -71,6 +75,8 @@ export async function applyComponents(THREE, gltf, hubs) {
   const navObjects = [];
   const lights = [];
   let sky = null;
+  const media = [];
+  const mediaList = sceneMedia(hubs, []);
 
   // Scene-wide settings first: they decide how lights are read. Hubs renders with physically correct lights
   // unless a scene turns them off.
@@ -113,11 +119,19 @@ export async function applyComponents(THREE, gltf, hubs) {
           case "shadow":
             applyShadow(object, c);
             break;
+          case "image":
+          case "video":
+          case "audio":
+          case "link":
+          case "media-frame":
+            media.push({ ...sceneMediaEntry(mediaList, node.index, name), object });
+            break;
           case "skybox":
             sky = createSky(THREE, c);
             object.add(sky);
             break;
           default:
+            if (MEDIA.has(name)) break; // audio-params: read with its audio or video
             if (LIGHTS.has(name)) {
               const light = createLight(THREE, name, c, legacyLights);
               if (!light) break;
@@ -138,7 +152,12 @@ export async function applyComponents(THREE, gltf, hubs) {
   const box = visibleBox(THREE, model, sky);
   for (const light of lights) if (light.castShadow) fitShadowCamera(THREE, light, box);
 
-  return { model, spawnPoints, waypoints, navObjects, lights, sky, env };
+  return { model, spawnPoints, waypoints, navObjects, lights, sky, env, media: media.filter((m) => m.kind) };
+}
+
+/** The sceneMedia entry for a node's media component ({} when it was left out as unusable). */
+function sceneMediaEntry(list, index, kind) {
+  return list.find((m) => m.index === index && m.kind === kind) || {};
 }
 
 /**
