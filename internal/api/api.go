@@ -16,12 +16,12 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"toncon/internal/auth"
 	"toncon/internal/cost"
 	"toncon/internal/hub"
 	"toncon/internal/ops"
 	"toncon/internal/store"
 	"toncon/internal/version"
-	"toncon/web"
 )
 
 // MaxBodyBytes bounds JSON request bodies; the API takes small documents only (uploads have their own limits).
@@ -38,6 +38,12 @@ type Config struct {
 	Ops *ops.Ops
 	// Capacity is measured capacity from toncon loadtest, offered to the planner; nil when none was given.
 	Capacity *cost.Capacity
+	// Keys checks account tokens for the avatar and scene endpoints; nil refuses signed-in requests there.
+	Keys *auth.Keys
+	// Files is the uploads service that avatars and scenes keep their glb files with; nil refuses new ones.
+	Files Files
+	// MaxModelBytes is the largest glb an avatar or scene may be (the uploads' model limit); 0 = no extra limit.
+	MaxModelBytes int64
 }
 
 // API is the HTTP handler for /api/v1 and /health.
@@ -64,6 +70,15 @@ func New(cfg Config) *API {
 	if cfg.Ops != nil {
 		a.mux.HandleFunc("GET /api/v1/usage", a.usage)
 	}
+	a.mux.HandleFunc("GET /api/v1/avatars", a.listAvatars)
+	a.mux.HandleFunc("POST /api/v1/avatars", a.createAvatar)
+	a.mux.HandleFunc("GET /api/v1/avatars/{sid}", a.getAvatar)
+	a.mux.HandleFunc("PATCH /api/v1/avatars/{sid}", a.updateAvatar)
+	a.mux.HandleFunc("DELETE /api/v1/avatars/{sid}", a.deleteAvatar)
+	a.mux.HandleFunc("GET /api/v1/scenes", a.listScenes)
+	a.mux.HandleFunc("POST /api/v1/scenes", a.createScene)
+	a.mux.HandleFunc("GET /api/v1/scenes/{sid}", a.getScene)
+	a.mux.HandleFunc("PATCH /api/v1/scenes/{sid}", a.updateScene)
 	return a
 }
 
@@ -154,13 +169,16 @@ func (a *API) createHub(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, "invalid_hub", "the room name must be 1 to 64 characters")
 		return
 	}
-	if id := req.Hub.SceneID; id != "" {
-		if _, ok := web.SampleModelPath(id); !ok {
-			writeError(w, http.StatusUnprocessableEntity, "invalid_hub", fmt.Sprintf("no scene %q; leave scene_id out for the default scene, or name a built-in sample such as sample:spoke-dev_reticulum-test-fixture", id))
+	ctx := r.Context()
+	sceneRef := ""
+	if id := strings.TrimSpace(req.Hub.SceneID); id != "" {
+		ref, err := a.cfg.Hubs.SceneRefFor(ctx, id)
+		if err != nil {
+			writeError(w, http.StatusUnprocessableEntity, "invalid_hub", fmt.Sprintf("scene_id %q: %v; leave scene_id out for the default scene, or give an uploaded scene's id or a built-in sample such as sample:spoke-dev_reticulum-test-fixture", id, err))
 			return
 		}
+		sceneRef = ref
 	}
-	ctx := r.Context()
 	settings, err := a.cfg.Store.SiteSettings(ctx)
 	if err != nil {
 		a.internal(w, "load site settings", err)
@@ -178,7 +196,7 @@ func (a *API) createHub(w http.ResponseWriter, r *http.Request) {
 	h := store.Hub{
 		Name: name, Slug: store.Slugify(name), Description: req.Hub.Description, EntryMode: store.EntryAllow,
 		RoomSize: settings.DefaultRoomSize, MemberPermissions: settings.DefaultMemberPermissions(),
-		SceneRef: req.Hub.SceneID, CreatorAssignmentToken: token,
+		SceneRef: sceneRef, CreatorAssignmentToken: token,
 	}
 	created, err := a.insertHub(ctx, h)
 	switch {
