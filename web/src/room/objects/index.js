@@ -126,7 +126,7 @@ export function mountObjects({ hub, hubId, showBanner = () => {} }) {
       ui.progress(null);
       ui.say(`${name} is in the room.`, "ok");
       ui.dialog.close();
-      return spawn(sharedSrc(r.origin, r.meta?.access_token), r.meta?.expected_content_type || file.type);
+      return spawn(relative(sharedSrc(r.origin, r.meta?.access_token)), r.meta?.expected_content_type || file.type);
     } catch (err) {
       ui.progress(null);
       refuse(`${name} could not be added: ${err.message}`);

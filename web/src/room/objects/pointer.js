@@ -1,5 +1,6 @@
 // Mouse and touch on the 3D room: a press on a media object selects it (look-controls does not see that press, so
-// the view stays put) and dragging moves it over a level plane at its height; the wheel resizes the selected
+// the view stays put) and dragging moves it in an upright plane facing us (with Shift: over the level plane at
+// its height, nearer or further); the wheel resizes the selected
 // object; a tap on one of the scene's links follows it. A press that hits nothing is left to look-controls.
 
 const DRAG_START_PX = 4;
@@ -86,11 +87,21 @@ export class Pointer {
     }
     const e = found.entity;
     this.onSelect(e);
-    const p = new this.THREE.Vector3();
+    const THREE = this.THREE;
+    const p = new THREE.Vector3();
     e.object3D.getWorldPosition(p);
-    this.plane.set(new this.THREE.Vector3(0, 1, 0), -p.y);
+    // An upright plane facing us through the point grabbed (move sideways and up or down); with Shift, the level
+    // plane at that height (move nearer or further).
+    const normal = new THREE.Vector3();
+    if (ev.shiftKey) normal.set(0, 1, 0);
+    else {
+      this.world.scene.camera.getWorldDirection(normal);
+      normal.y = 0;
+      if (normal.lengthSq() < 1e-6) normal.set(0, 0, -1);
+      normal.normalize();
+    }
+    this.plane.setFromNormalAndCoplanarPoint(normal, found.point);
     this.offset.copy(p).sub(found.point);
-    this.offset.y = 0;
     this.drag = { entity: e, x, y, started: false };
   }
 
@@ -107,8 +118,9 @@ export class Pointer {
     }
     if (!this.ray(x, y).ray.intersectPlane(this.plane, this.point)) return;
     const o = d.entity.object3D;
-    o.position.x = this.point.x + this.offset.x;
-    o.position.z = this.point.z + this.offset.z;
+    const target = this.point.add(this.offset);
+    if (o.parent) o.parent.worldToLocal(target);
+    o.position.copy(target);
   }
 
   up() {

@@ -1,0 +1,260 @@
+// End to end: media objects in a room of a real toncon, in headless Chromium. Ada creates the room and signs in
+// (the link from the server's log), so she is its owner; Bob joins as a guest. Ada drops a picture on the room (a
+// real drop event with the file in its DataTransfer), it is uploaded with progress, and Bob sees it; Ada drags it
+// with the mouse and Bob sees it move; a text file dressed as a .png is refused with the server's own message; Ada
+// pins the picture; both leave; Cleo comes later and finds the picture where Ada left it, from objects.gltf.
+// The steps share one server and room and run in order; each is its own test so a failure says which step broke.
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { deflateSync } from "node:zlib";
+
+import { assertNoErrors, enterRoom, launchBrowser, openPerson, screenshot, serverBinary, startServer, until, WAIT_MS } from "./harness.js";
+
+serverBinary(); // fail at once, with the build command, when there is no server
+const STEP_MS = 90000;
+
+/** A real PNG of w×h pixels (a two-colour gradient), made here so the test needs no file. */
+function png(w, h) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32BE(crc(body));
+    return Buffer.concat([len, body, sum]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  const rows = [];
+  for (let y = 0; y < h; y++) {
+    const row = Buffer.alloc(1 + 3 * w);
+    for (let x = 0; x < w; x++) row.set([Math.round((255 * x) / w), 80, Math.round((255 * y) / h)], 1 + 3 * x);
+    rows.push(row);
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", deflateSync(Buffer.concat(rows))),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
+
+/** Drops a file on the room's canvas as a browser does: dragenter, dragover and drop with a DataTransfer. */
+async function dropFile(person, name, type, bytes) {
+  await person.page.evaluate(({ name, type, b64 }) => {
+    const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const dt = new DataTransfer();
+    dt.items.add(new File([data], name, { type }));
+    const target = document.querySelector("#scene-host canvas");
+    for (const kind of ["dragenter", "dragover", "drop"]) {
+      target.dispatchEvent(new DragEvent(kind, { bubbles: true, cancelable: true, dataTransfer: dt, clientX: 300, clientY: 250 }));
+    }
+  }, { name, type, b64: Buffer.from(bytes).toString("base64") });
+}
+
+const objects = (person) => person.page.evaluate(() => window.toncon.objects.list());
+
+describe("media objects: drop, see, move, pin, come back later", { timeout: 420000 }, () => {
+  let server;
+  let browser;
+  let ada;
+  let bob;
+  let roomUrl;
+  let picture; // Ada's object as she saw it after moving it
+  const sid = {};
+
+  /** The newest sign-in link the server wrote to its log after `from` characters, once it is there. */
+  async function linkFromLog(from) {
+    const deadline = Date.now() + WAIT_MS;
+    for (;;) {
+      const links = server.stderr.slice(from).match(/https?:\/\/[^\s"\\]+\/verify\?[^\s"\\]+/g);
+      if (links) return links[links.length - 1];
+      if (Date.now() > deadline) throw new Error(`no sign-in link in the server's log; it says:\n${server.stderr.slice(from)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  before(async () => {
+    server = await startServer();
+    browser = await launchBrowser();
+    ada = await openPerson(browser, "ada");
+    bob = await openPerson(browser, "bob");
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    await server?.cleanup();
+  });
+
+  test("Ada creates a room, signs in from it (so she owns it), and enters", { timeout: STEP_MS }, async () => {
+    const { page } = ada;
+    await page.goto(`${server.url}/`);
+    await page.fill("#room-name", "Gallery");
+    await page.click("#create-room");
+    await page.waitForURL(/\/[A-Za-z0-9]{7}\/gallery$/, { timeout: WAIT_MS });
+    roomUrl = page.url();
+    await until(ada, "the room's join", () => window.toncon?.sessionId);
+    await page.click("#account-toggle");
+    const from = server.stderr.length;
+    await page.fill("#sign-in-email", "ada@example.org");
+    await page.click("#sign-in-send");
+    const link = await linkFromLog(from);
+    const tab = await ada.context.newPage();
+    await tab.goto(link);
+    await tab.waitForFunction(() => document.querySelector("h1")?.textContent === "You are signed in", null, { timeout: WAIT_MS });
+    await tab.close();
+    await until(ada, "the owner's roles", () => window.toncon.roles?.owner === true && window.toncon.roles?.signed_in === true);
+    await page.click("#account-dialog-close");
+    sid.ada = await enterRoom(ada, { displayName: "Ada" });
+    assert.equal(await page.evaluate(() => window.toncon.permissions.pin_objects), true, "owners may pin");
+    await until(ada, "the Add media button", () => !document.querySelector("#objects-add").hidden);
+  });
+
+  test("Bob joins the room as a guest", { timeout: STEP_MS }, async () => {
+    await bob.page.goto(roomUrl);
+    sid.bob = await enterRoom(bob, { displayName: "Bob" });
+    assert.notEqual(sid.bob, sid.ada);
+  });
+
+  test("Ada drops a picture on the room: it uploads with progress, and both see it as a panel", { timeout: STEP_MS }, async () => {
+    // The progress bar shows while the upload runs.
+    await ada.page.evaluate(() => {
+      window.sawProgress = false;
+      new MutationObserver(() => {
+        if (!document.querySelector("#objects-progress").hidden) window.sawProgress = true;
+      }).observe(document.querySelector("#objects-progress"), { attributes: true });
+    });
+    await dropFile(ada, "sunset.png", "image/png", png(64, 32));
+    const [mine] = await until(ada, "Ada's picture, loaded", () => {
+      const list = window.toncon.objects.list();
+      return list.length === 1 && list[0].status === "loaded" && list;
+    });
+    assert.equal(mine.kind, "image");
+    assert.equal(mine.contentType, "image/png");
+    assert.equal(mine.mine, true);
+    assert.match(mine.src, /^\/files\/[A-Za-z0-9_-]+(\.png)?\?token=[0-9a-f]+$/, "a file on this server, with its access token for the others");
+    assert.equal(await ada.page.evaluate(() => window.sawProgress), true, "the upload progress bar showed");
+    assert.equal(await ada.page.locator("#objects-progress").isHidden(), true, "and went away");
+
+    const [seen] = await until(bob, "Bob to see Ada's picture", (id) => {
+      const list = window.toncon.objects.list();
+      return list.length === 1 && list[0].id === id && list[0].status === "loaded" && list;
+    }, mine.id);
+    assert.equal(seen.owner, sid.ada);
+    assert.equal(seen.mine, false);
+    assert.equal(seen.kind, "image");
+    for (const k of ["x", "y", "z"]) assert.ok(Math.abs(seen.position[k] - mine.position[k]) < 0.01, `Bob sees it where Ada put it (${k})`);
+    // The panel keeps the picture's 2:1 shape.
+    const shape = await bob.page.evaluate((id) => {
+      const mesh = window.NAF.entities.getEntity(id).getObject3D("mesh");
+      const p = mesh.geometry.parameters;
+      return p.width / p.height;
+    }, mine.id);
+    assert.ok(Math.abs(shape - 2) < 1e-6, `the panel is ${shape}:1`);
+    await screenshot(bob, "objects-01-bob-sees-picture");
+  });
+
+  test("Ada drags the picture with the mouse, and Bob sees it move", { timeout: STEP_MS }, async () => {
+    const [before] = await objects(ada);
+    const at = await ada.page.evaluate((id) => window.toncon.objects.screenPoint(id), before.id);
+    assert.ok(at, "the picture is in front of Ada");
+    await ada.page.mouse.move(at.x, at.y);
+    await ada.page.mouse.down();
+    for (let i = 1; i <= 10; i++) await ada.page.mouse.move(at.x + 15 * i, at.y - 4 * i);
+    await ada.page.mouse.up();
+    [picture] = await objects(ada);
+    const moved = Math.hypot(picture.position.x - before.position.x, picture.position.y - before.position.y, picture.position.z - before.position.z);
+    assert.ok(moved > 0.3, `the drag moved the picture ${moved} m`);
+    assert.equal(picture.selected, true, "and selected it");
+    assert.equal(await ada.page.locator("#object-tools").isVisible(), true, "its toolbar shows");
+    const seen = await until(bob, "Bob to see the picture where Ada left it", (target) => {
+      const [o] = window.toncon.objects.list();
+      return o && Math.hypot(o.position.x - target.x, o.position.y - target.y, o.position.z - target.z) < 0.01 && o;
+    }, picture.position);
+    assert.ok(seen);
+    // Turning it with the toolbar reaches Bob too.
+    await ada.page.click('#object-tools [data-tool="rotate-left"]');
+    [picture] = await objects(ada);
+    await until(bob, "Bob to see the picture turned", (y) => {
+      const [o] = window.toncon.objects.list();
+      return o && Math.abs(o.rotation.y - y) < 0.1;
+    }, picture.rotation.y);
+    await screenshot(bob, "objects-02-bob-sees-it-moved");
+  });
+
+  test("a text file named .png is refused with the server's message, and nothing appears", { timeout: STEP_MS }, async () => {
+    await dropFile(ada, "notes.png", "image/png", Buffer.from("this is not a picture, just some words\n".repeat(20)));
+    const banner = await until(ada, "the refusal", () => {
+      const b = document.querySelector("#banner");
+      return !b.hidden && b.textContent.includes("notes.png could not be added") && b.textContent;
+    });
+    // The server's own words (415 unsupported_type), not a generic one.
+    const res = await fetch(`${server.url}/api/v1/media`, { method: "POST", body: (() => { const f = new FormData(); f.append("media", new Blob(["this is not a picture"]), "x.png"); return f; })() });
+    assert.equal(res.status, 415);
+    const { message } = await res.json();
+    assert.ok(message && banner.includes(message), `the banner "${banner}" says the server's message "${message}"`);
+    assert.equal((await objects(ada)).length, 1, "no second object");
+    // Chromium logs every refused request as a console error of its own; that one was expected.
+    const expected = ada.errors.filter((e) => /status of 415 .*\/api\/v1\/media/.test(e));
+    assert.equal(expected.length, 1, ada.errors.join("\n"));
+    ada.errors.splice(0, ada.errors.length, ...ada.errors.filter((e) => !expected.includes(e)));
+    await ada.page.click('#object-tools [data-tool="deselect"]');
+  });
+
+  test("Ada pins the picture; Bob sees it pinned", { timeout: STEP_MS }, async () => {
+    await ada.page.evaluate((id) => window.toncon.objects.select(id), picture.id);
+    await ada.page.click('#object-tools [data-tool="pin"]');
+    await until(ada, "the pin", () => window.toncon.objects.list()[0]?.pinned === true);
+    assert.equal(await ada.page.locator('#object-tools [data-tool="pin"]').innerText(), "Unpin");
+    await until(bob, "Bob to see the picture pinned", () => window.toncon.objects.list()[0]?.pinned === true);
+    const doc = await (await fetch(`${roomUrl.replace(/\/[^/]*$/, "")}/objects.gltf`)).json();
+    assert.equal(doc.nodes.length, 1);
+    assert.equal(doc.nodes[0].name, picture.id);
+  });
+
+  test("both leave; Cleo comes later and finds the picture where Ada left it", { timeout: STEP_MS }, async () => {
+    assertNoErrors(ada, bob);
+    await ada.page.click("#leave-room");
+    await bob.page.click("#leave-room");
+    await ada.page.waitForURL(`${server.url}/`, { timeout: WAIT_MS });
+    await bob.page.waitForURL(`${server.url}/`, { timeout: WAIT_MS });
+    await ada.context.close();
+    await bob.context.close();
+
+    const cleo = await openPerson(browser, "cleo");
+    await cleo.page.goto(roomUrl);
+    await enterRoom(cleo, { displayName: "Cleo" });
+    const [o] = await until(cleo, "Cleo to see the pinned picture, loaded", () => {
+      const list = window.toncon.objects.list();
+      return list.length === 1 && list[0].status === "loaded" && list;
+    });
+    assert.equal(o.id, picture.id, "the same object (its NAF network id is the object id)");
+    assert.equal(o.pinned, true);
+    assert.equal(o.kind, "image");
+    for (const k of ["x", "y", "z"]) {
+      assert.ok(Math.abs(o.position[k] - picture.position[k]) < 1e-3, `position ${k}: ${o.position[k]} vs ${picture.position[k]}`);
+      assert.ok(Math.abs(o.scale[k] - picture.scale[k]) < 1e-3, `scale ${k}`);
+    }
+    assert.ok(Math.abs(o.rotation.y - picture.rotation.y) < 0.01, `rotation ${o.rotation.y} vs ${picture.rotation.y}`);
+    // A guest may not pin: the toolbar says why instead of failing at the server.
+    await cleo.page.evaluate((id) => window.toncon.objects.select(id), o.id);
+    await cleo.page.click('#object-tools [data-tool="pin"]');
+    assert.match(await cleo.page.locator("#object-tools-status").innerText(), /Sign in/);
+    await screenshot(cleo, "objects-03-cleo-finds-picture");
+    assertNoErrors(cleo);
+  });
+});
