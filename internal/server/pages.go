@@ -17,9 +17,11 @@ import (
 )
 
 // webApp serves the built web apps: the home page at /, the room page at /<hub_sid> and /<hub_sid>/<slug>,
-// Vite's content-hashed assets (cached for a year), and the built-in sample scenes under /samples/.
+// Vite's content-hashed assets (cached for a year), the built-in sample scenes under /samples/, and each room's
+// pinned objects at /<hub_sid>/objects.gltf.
 type webApp struct {
 	offline gate
+	objects objectsDoc
 	dist    fs.FS
 	samples http.Handler
 	assets  http.Handler
@@ -38,7 +40,11 @@ func init() {
 // gate says whether the site is offline, why, and where to send people; nil means never.
 type gate func(ctx context.Context) (offline bool, reason, redirect string)
 
-func newWebApp(offline gate) (*webApp, error) {
+// objectsDoc returns a room's pinned objects as a glTF document (hub.Service.ObjectsGLTF); errors matching
+// store.ErrNotFound mean no such room.
+type objectsDoc func(ctx context.Context, sid store.HubSID) ([]byte, error)
+
+func newWebApp(offline gate, objects objectsDoc) (*webApp, error) {
 	dist := web.Dist()
 	home, err := fs.ReadFile(dist, "index.html")
 	if err != nil {
@@ -62,6 +68,7 @@ func newWebApp(offline gate) (*webApp, error) {
 		verify:  verify,
 		cost:    cost,
 		offline: offline,
+		objects: objects,
 		dist:    dist,
 		home:    home,
 		room:    room,
@@ -78,6 +85,8 @@ func (a *webApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p := r.URL.Path
 	switch {
+	case isObjectsPath(p): // before room pages, which /<hub_sid>/objects.gltf would also match
+		a.serveObjects(w, r, store.HubSID(strings.Split(strings.Trim(p, "/"), "/")[0]))
 	case (p == "/" || isRoomPath(p)) && a.showOffline(w, r):
 	case p == "/":
 		a.page(w, r, "index.html", a.home)
@@ -149,6 +158,34 @@ func isRoomPath(p string) bool {
 		return false
 	}
 	return len(parts) == 1 || path.Clean(parts[1]) == parts[1]
+}
+
+// isObjectsPath matches /<hub_sid>/objects.gltf.
+func isObjectsPath(p string) bool {
+	sid, rest, ok := strings.Cut(strings.TrimPrefix(p, "/"), "/")
+	return ok && rest == "objects.gltf" && store.HubSID(sid).Valid()
+}
+
+// serveObjects answers GET /<hub_sid>/objects.gltf: the room's pinned objects, which the client loads after joining
+// (docs/content.md). Pins change at any time, so it is revalidated on every load.
+func (a *webApp) serveObjects(w http.ResponseWriter, r *http.Request, sid store.HubSID) {
+	if a.objects == nil {
+		http.NotFound(w, r)
+		return
+	}
+	doc, err := a.objects(r.Context(), sid)
+	if errors.Is(err, store.ErrNotFound) {
+		http.Error(w, "no such room", http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		http.Error(w, "the room's objects could not be read; try again", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Content-Type", "model/gltf+json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	http.ServeContent(w, r, "objects.gltf", time.Time{}, bytes.NewReader(doc))
 }
 
 // page serves an HTML entry page; it must be revalidated so a new build reaches people at once.

@@ -9,7 +9,7 @@ import (
 )
 
 func TestWebRoutes(t *testing.T) {
-	app, err := newWebApp(nil)
+	app, err := newWebApp(nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,7 @@ import (
 	"toncon/internal/store"
 	"toncon/internal/store/pausable"
 	"toncon/internal/store/sqlite"
+	"toncon/internal/uploads"
 	"toncon/internal/version"
 )
 
@@ -48,6 +49,11 @@ type Config struct {
 	// OpsTick is how often the usage meter samples and checks offline mode, budget and idle; default 5 s.
 	OpsTick time.Duration
 	Pprof   bool // serve Go profiles under /debug/pprof/ (serve --pprof); off by default
+
+	// UploadLimits are the largest uploads per kind (zero fields take uploads.DefaultLimits); SweepEvery is how
+	// often expired uploads are deleted (default uploads.DefaultSweepEvery).
+	UploadLimits uploads.Limits
+	SweepEvery   time.Duration
 
 	// Role is what this process runs: RoleAll (the default: rooms, API, web apps and media), RoleApp (all but
 	// media; get_host answers MediaURL) or RoleMedia (the SFU alone: no database, no rooms).
@@ -76,6 +82,8 @@ type Server struct {
 	web       *webApp
 	ops       *ops.Ops
 	media     *media.SFU // nil in role app
+	uploads   *uploads.Service
+	keys      *auth.Keys // signs and checks tokens; the API checks account tokens with it
 }
 
 // New opens the data folder and everything in it, and starts listening. Nothing is served until Serve.
@@ -114,6 +122,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("load the signing keys: %w", err)
 	}
+	s.keys = keys
 	if created {
 		log.Info("created the perms token key pair; media nodes started with --role media need the public key",
 			"public_key", s.dir.Path("keys", "perms.pub.pem"))
@@ -133,6 +142,10 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.publicURL, err = publicURL(cfg.PublicURL, cfg.TLS, s.listener.Addr()); err != nil {
 		return nil, err
 	}
+	if s.uploads, err = uploads.New(uploads.Config{Store: s.store, Dir: s.dir.Path(datadir.FilesDir),
+		PublicURL: s.publicURL, Keys: keys, Limits: cfg.UploadLimits, Log: log.With("part", "uploads")}); err != nil {
+		return nil, err
+	}
 	var sockets *phx.Server // set below; the meter reads it only once Run starts
 	s.ops = ops.New(ops.Config{Store: s.store, Pause: paused.Pause, Log: log.With("part", "ops"), Tick: cfg.OpsTick,
 		Connected: func() int { return int(sockets.Stats().SocketsOpen.Load()) }})
@@ -140,7 +153,8 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.hubs, err = hub.New(hub.Config{Store: s.store, Keys: keys, PublicURL: s.publicURL, Log: log.With("part", "hub"), Gate: s.ops.Offline, Media: hubMedia})
+	s.hubs, err = hub.New(hub.Config{Store: s.store, Keys: keys, PublicURL: s.publicURL, Log: log.With("part", "hub"), Gate: s.ops.Offline, Media: hubMedia,
+		Files: s.uploads})
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +185,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 				"redirect_url": st.RedirectURL, "message": "This server is going offline"})
 		}
 	})
-	if s.web, err = newWebApp(s.ops.Offline); err != nil {
+	if s.web, err = newWebApp(s.ops.Offline, s.hubs.ObjectsGLTF); err != nil {
 		return nil, fmt.Errorf("load the embedded web apps (rebuild them with make web): %w", err)
 	}
 	s.http = &http.Server{
@@ -234,9 +248,13 @@ func publicURL(configured string, useTLS bool, addr net.Addr) (*url.URL, error) 
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	a := api.New(api.Config{Store: s.store, Hubs: s.hubs, PublicURL: s.publicURL, Log: s.log.With("part", "api"), Ops: s.ops, Capacity: s.cfg.Capacity})
+	a := api.New(api.Config{Store: s.store, Hubs: s.hubs, PublicURL: s.publicURL, Log: s.log.With("part", "api"), Ops: s.ops, Capacity: s.cfg.Capacity,
+		Keys: s.keys, Files: s.uploads, MaxModelBytes: s.uploads.Limits().Model})
 	mux.Handle("/api/", a)
 	mux.Handle("/health", a)
+	// Uploads take large multipart bodies, which the API's 64 KiB limit would refuse; their routes are more
+	// specific than "/api/", so they win.
+	s.uploads.Mount(mux)
 	if s.cfg.TLS {
 		mux.Handle("/socket/websocket", s.phx)
 	} else {
@@ -257,6 +275,9 @@ func (s *Server) Addr() net.Addr { return s.listener.Addr() }
 // Hubs is the hub service, for tests and metrics.
 func (s *Server) Hubs() *hub.Service { return s.hubs }
 
+// Uploads is the uploads service, for tests and the parts that keep files.
+func (s *Server) Uploads() *uploads.Service { return s.uploads }
+
 // Sockets is the Phoenix socket server, for tests and metrics.
 func (s *Server) Sockets() *phx.Server { return s.phx }
 
@@ -273,6 +294,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	opsCtx, stopOps := context.WithCancel(context.Background())
 	opsDone := make(chan struct{})
 	go func() { s.ops.Run(opsCtx); close(opsDone) }()
+	sweepDone := make(chan struct{})
+	go func() { s.uploads.RunSweeper(opsCtx, s.cfg.SweepEvery); close(sweepDone) }()
 	var serveErr error
 	select {
 	case <-ctx.Done():
@@ -289,8 +312,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	if err := s.http.Shutdown(shutCtx); err != nil {
 		s.log.Warn("closing HTTP connections", "err", err)
 	}
-	stopOps() // the meter flushes what it counted before the database closes
+	stopOps() // the meter flushes what it counted, and the sweeper stops, before the database closes
 	<-opsDone
+	<-sweepDone
 	s.closeResources()
 	s.log.Info("stopped")
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
