@@ -269,9 +269,14 @@ func (c *channel) handleUpdateScene(m *phx.Message) {
 		return
 	}
 	var p struct {
-		URL string `json:"url"`
+		URL     string `json:"url"`
+		SceneID string `json:"scene_id"` // protocol.md's other spelling; any form url takes
 	}
-	if json.Unmarshal(m.Payload, &p) != nil || strings.TrimSpace(p.URL) == "" {
+	err := json.Unmarshal(m.Payload, &p)
+	if p.URL == "" {
+		p.URL = p.SceneID
+	}
+	if err != nil || strings.TrimSpace(p.URL) == "" {
 		badRequest(c.ch, m, `update_scene takes {"url": "<scene id, sample:<name>, <this server>/scenes/<id>, or an https URL of a glb>"}`)
 		return
 	}

@@ -333,6 +333,13 @@ func TestUpdateScene(t *testing.T) {
 			t.Fatalf("%s: hub_refresh %v", tc.url, r)
 		}
 	}
+	// {scene_id} is the other spelling protocol.md gives.
+	if status, resp := owner.request("update_scene", map[string]any{"scene_id": "sample:spoke-dev_reticulum-test-fixture"}); status != "ok" {
+		t.Fatalf("update_scene {scene_id}: %v", resp)
+	}
+	if got, _ := e.store.GetHub(t.Context(), h.SID); got.SceneRef != "sample:spoke-dev_reticulum-test-fixture" {
+		t.Fatalf("update_scene {scene_id} set %q", got.SceneRef)
+	}
 	// A newcomer's join reply shows the uploaded scene with its name and model.
 	if _, err := e.store.UpdateHub(t.Context(), h.SID, store.HubUpdate{SceneRef: ptr(string(sc.SID))}); err != nil {
 		t.Fatal(err)
