@@ -1,0 +1,214 @@
+// Avatars end to end, in headless Chromium against a real toncon: A signs in (the link from the server's log),
+// uploads the Hubs default avatar in the lobby (with a progress bar), wears it and enters; B, in another browser,
+// sees A wearing it: A's networked avatar on B's page holds that glb, loaded, with the Hubs bones. A glb that is
+// not an avatar (no Head, no AvatarRoot) is refused with the server's message. A profile whose avatar cannot be
+// loaded shows the built-in look instead, without errors.
+
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { after, before, describe, test } from "node:test";
+
+import { assertNoErrors, enterRoom, launchBrowser, openPerson, screenshot, serverBinary, startServer, until, untilSees } from "./harness.js";
+import { createAdmin, signInOnHome } from "./accounts.js";
+
+serverBinary();
+const SAMPLES = fileURLToPath(new URL("../../samples/", import.meta.url));
+const AVATAR_FILE = `${SAMPLES}hubs-default-avatar_v3.glb`;
+const NOT_AN_AVATAR = `${SAMPLES}spoke-early_loading-environment_HUBS_components.glb`;
+const STEP_MS = 90000;
+const VIEW = { viewport: { width: 480, height: 360 } };
+
+describe("avatars: upload, choose, and others see it", { timeout: 300000 }, () => {
+  let server;
+  let browser;
+  let ada;
+  let bob;
+  let roomUrl;
+  let adaSession;
+  let avatarUrl;
+
+  before(async () => {
+    server = await startServer();
+    await createAdmin(server); // so Ada's account is an ordinary one
+    browser = await launchBrowser();
+    ada = await openPerson(browser, "ada", VIEW);
+    bob = await openPerson(browser, "bob", VIEW);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    await server?.cleanup?.();
+  });
+
+  test("a profile's avatar that is not there falls back to the built-in look; a sample avatar loads for others", { timeout: STEP_MS }, async () => {
+    const res = await fetch(`${server.url}/api/v1/hubs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ hub: { name: "Fallback" } }) });
+    const hub = await res.json();
+    const url = hub.url.startsWith("http") ? hub.url : server.url + hub.url;
+    // Cara's browser remembers an avatar whose file is gone; Dan's the Hubs sample avatar the server ships.
+    const cara = await openPerson(browser, "cara", VIEW);
+    const dan = await openPerson(browser, "dan", VIEW);
+    try {
+      await cara.page.addInitScript(() => localStorage.setItem("toncon.profile", JSON.stringify({ displayName: "Cara", avatarId: "gone1", avatarUrl: "/files/doesnotexist.glb" })));
+      await dan.page.addInitScript(() => localStorage.setItem("toncon.profile", JSON.stringify({ displayName: "Dan", avatarId: "sample1", avatarUrl: "/samples/hubs-default-avatar_v3.glb" })));
+      await cara.page.goto(url);
+      await dan.page.goto(url);
+      const caraId = await enterRoom(cara);
+      const danId = await enterRoom(dan);
+      await untilSees(dan, caraId, "Cara");
+      await untilSees(cara, danId, "Dan");
+      const broken = await until(dan, "Cara's avatar to fail and fall back", (id) => {
+        const a = window.toncon.remoteAvatars().find((x) => x.sessionId === id);
+        return a?.model?.status === "error" && a.model;
+      }, caraId);
+      assert.equal(broken.src, "/files/doesnotexist.glb");
+      assert.match(broken.error, /HTTP 40[34]/);
+      const lookShown = await dan.page.evaluate((id) => {
+        const el = Object.values(NAF.entities.entities).find((e) => e.components.networked.data.owner === id);
+        return el.querySelector(".body").object3D.visible && el.querySelector(".head-shape").object3D.visible;
+      }, caraId);
+      assert.equal(lookShown, true, "the built-in look shows instead");
+      const sample = await until(cara, "Dan's sample avatar to load", (id) => {
+        const a = window.toncon.remoteAvatars().find((x) => x.sessionId === id);
+        return a?.model?.status === "loaded" && a.model;
+      }, danId, 30000);
+      assert.equal(sample.src, "/samples/hubs-default-avatar_v3.glb");
+      for (const bone of ["AvatarRoot", "Hips", "Spine", "Neck", "Head", "LeftHand", "RightHand"]) assert.ok(sample.bones.includes(bone), `bone ${bone}`);
+      assert.equal(sample.feedback.scale, 1, "the Neck's scale-audio-feedback is driven");
+      await screenshot(cara, "avatars-00-sample-avatar");
+      // The browser itself logs the missing file's 404; nothing else may be logged.
+      dan.errors.splice(0, Infinity, ...dan.errors.filter((e) => !/404 \(Not Found\) \(http:\/\/[^)]+\/files\/doesnotexist\.glb/.test(e)));
+      assertNoErrors(cara, dan);
+    } finally {
+      await cara.context.close();
+      await dan.context.close();
+    }
+  });
+
+  test("Ada signs in, uploads the Hubs default avatar in the lobby with a progress bar, and wears it", { timeout: STEP_MS }, async () => {
+    await signInOnHome(server, ada, "Ada@Example.org");
+    await ada.page.fill("#room-name", "Avatar party");
+    await ada.page.click("#create-room");
+    await ada.page.waitForURL(/\/[A-Za-z0-9]{7}\/[a-z0-9-]+$/, { timeout: 15000 });
+    roomUrl = ada.page.url();
+    adaSession = await until(ada, "the room's join", () => window.toncon?.sessionId);
+    // Signed in: the chooser lists the server's avatars (the Hubs sample among them) and offers the upload form.
+    await until(ada, "the sample avatar in the chooser", () => document.querySelector('#avatar-looks input[value="sample:hubs-default-avatar_v3"]'));
+    await ada.page.click("#avatar-upload summary");
+    assert.equal(await ada.page.locator("#avatar-upload-form").isVisible(), true, "the upload form shows when signed in");
+    // Every value the progress bar takes, and whether it showed.
+    await ada.page.evaluate(() => {
+      window.progressSeen = [];
+      const bar = document.querySelector("#avatar-upload-progress");
+      new MutationObserver(() => window.progressSeen.push({ value: bar.value, hidden: bar.hidden })).observe(bar, { attributes: true });
+    });
+    await ada.page.setInputFiles("#avatar-upload-file", AVATAR_FILE);
+    await ada.page.fill("#avatar-upload-name", "Ada's robot");
+    await ada.page.click("#avatar-upload-send");
+    const said = await until(ada, "the upload to finish", () => {
+      const s = document.querySelector("#avatar-upload-status");
+      return /Uploaded|not accepted/.test(s.textContent) && s.textContent;
+    }, null, 30000);
+    assert.match(said, /^Uploaded “Ada's robot”: you are wearing it now\.$/);
+    const seen = await ada.page.evaluate(() => window.progressSeen);
+    assert.ok(seen.some((p) => !p.hidden), "the progress bar showed");
+    assert.ok(seen.some((p) => p.value === 1), `the bar reached the end: ${JSON.stringify(seen)}`);
+
+    // The new avatar is Ada's own in the list, chosen, in her profile and remembered.
+    const profile = await ada.page.evaluate(() => window.toncon.avatar());
+    assert.notEqual(profile.avatarId, "");
+    assert.match(profile.avatarUrl, /\/files\/[A-Za-z0-9_-]+/);
+    avatarUrl = profile.avatarUrl;
+    const listed = await ada.page.evaluate((id) => {
+      const input = document.querySelector(`#avatar-looks input[value="${CSS.escape(id)}"]`);
+      return input && { checked: input.checked, label: input.closest("label").textContent };
+    }, profile.avatarId);
+    assert.deepEqual(listed, { checked: true, label: "3DAda's robotyours" });
+    const token = await ada.page.evaluate(() => JSON.parse(localStorage.getItem("toncon.credentials")).token);
+    const mine = await (await fetch(`${server.url}/api/v1/avatars`, { headers: { authorization: `bearer ${token}` } })).json();
+    const entry = mine.avatars.find((a) => a.avatar_id === profile.avatarId);
+    assert.equal(entry?.gltf_url, avatarUrl, "the server lists it with the URL Ada wears");
+    const anonymous = await (await fetch(`${server.url}/api/v1/avatars`)).json();
+    assert.equal(anonymous.avatars.some((a) => a.avatar_id === profile.avatarId), false, "not listed for others");
+    assert.deepEqual(await ada.page.evaluate(() => JSON.parse(localStorage.getItem("toncon.profile"))), { displayName: profile.displayName, avatarId: profile.avatarId, avatarUrl });
+    // The file is kept now that an avatar uses it: anyone may fetch it without the upload's token.
+    assert.equal((await fetch(new URL(avatarUrl, server.url))).status, 200);
+    await enterRoom(ada, { displayName: "Ada" });
+    assertNoErrors(ada);
+  });
+
+  test("Bob, in another browser, sees Ada wearing it: her avatar holds that glb, loaded, with its Head following her head", { timeout: STEP_MS }, async () => {
+    await bob.page.goto(roomUrl);
+    await enterRoom(bob, { displayName: "Bob" });
+    await untilSees(bob, adaSession, "Ada");
+    const model = await until(bob, "Ada's avatar model to load", (id) => {
+      const a = window.toncon.remoteAvatars().find((x) => x.sessionId === id);
+      return a?.model?.status === "loaded" && a.model;
+    }, adaSession, 30000);
+    assert.equal(model.src, avatarUrl);
+    for (const bone of ["AvatarRoot", "Hips", "Spine", "Neck", "Head", "LeftHand", "RightHand"]) assert.ok(model.bones.includes(bone), `bone ${bone} in ${model.bones}`);
+    assert.ok(model.nodeNames.includes("Head"));
+    assert.equal(model.feedback.scale, 1, "the Neck's scale-audio-feedback is driven by Ada's voice");
+    // The look's primitives are hidden, the glb is drawn instead.
+    const parts = await bob.page.evaluate((id) => {
+      const el = Object.values(NAF.entities.entities).find((e) => e.components.networked.data.owner === id);
+      return { body: el.querySelector(".body").object3D.visible, model: !!el.object3D.getObjectByName("avatar-model") };
+    }, adaSession);
+    assert.deepEqual(parts, { body: false, model: true });
+
+    // Ada looks up: on Bob's page her avatar's Head bone turns up by the pitch NAF synced.
+    await ada.page.evaluate(() => { document.querySelector("#camera").components["look-controls"].pitchObject.rotation.x = 0.4; });
+    const turn = await until(bob, "Ada's head to turn up", (id) => {
+      const el = Object.values(NAF.entities.entities).find((e) => e.components.networked.data.owner === id);
+      const c = el.components["avatar-model"];
+      const T = AFRAME.THREE;
+      const rest = c.head.parent.getWorldQuaternion(new T.Quaternion()).multiply(c.headRest);
+      // The turn the bone has from its rest, in the avatar's own frame (whatever way Ada faces).
+      const entity = el.object3D.getWorldQuaternion(new T.Quaternion());
+      const applied = c.head.getWorldQuaternion(new T.Quaternion()).multiply(rest.invert()).premultiply(entity.clone().invert()).multiply(entity);
+      const e = new T.Euler().setFromQuaternion(applied, "YXZ");
+      const synced = el.querySelector(".head").object3D.rotation.x;
+      const heading = new T.Euler().setFromQuaternion(entity, "YXZ").y;
+      // NAF eases the synced pitch in over a few frames; the bone follows it a frame behind.
+      return Math.abs(synced - 0.4) < 0.002 && Math.abs(e.x - synced) < 0.01 && { synced, pitch: e.x, yaw: e.y, heading };
+    }, adaSession);
+    assert.ok(Math.abs(turn.pitch - 0.4) < 0.01, `the Head turned ${turn.pitch} rad about the avatar's side axis, the synced pitch is ${turn.synced}`);
+    assert.ok(Math.abs(turn.yaw) < 0.01, `the head turned only up, not sideways: ${turn.yaw}`);
+    await screenshot(bob, "avatars-01-bob-sees-ada");
+    assertNoErrors(ada, bob);
+  });
+
+  test("a glb that is not an avatar (no Head, no AvatarRoot) is refused with the server's message", { timeout: STEP_MS }, async () => {
+    // Back to the lobby: a reload would put her straight back in the room.
+    await ada.page.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith("toncon.inRoom.")).forEach((k) => sessionStorage.removeItem(k)));
+    await ada.page.goto(roomUrl);
+    await until(ada, "the lobby", () => window.toncon?.ready === true && window.toncon.state === "lobby");
+    await ada.page.evaluate(() => { document.querySelector("#avatar-upload").open = true; });
+    await ada.page.setInputFiles("#avatar-upload-file", NOT_AN_AVATAR);
+    await ada.page.fill("#avatar-upload-name", "A room, not a body");
+    const before = await ada.page.evaluate(() => window.toncon.avatar());
+    await ada.page.click("#avatar-upload-send");
+    const said = await until(ada, "the refusal", () => {
+      const s = document.querySelector("#avatar-upload-status");
+      return /Uploaded|not accepted/.test(s.textContent) && { text: s.textContent, error: s.classList.contains("error") };
+    }, null, 30000);
+    assert.equal(said.error, true);
+    assert.match(said.text, /^The avatar was not accepted: .*Head.*AvatarRoot/);
+    // The same words as the server's own reply.
+    const token = await ada.page.evaluate(() => JSON.parse(localStorage.getItem("toncon.credentials")).token);
+    const form = new FormData();
+    form.append("media", new Blob([await (await import("node:fs/promises")).readFile(NOT_AN_AVATAR)]), "room.glb");
+    const up = await (await fetch(`${server.url}/api/v1/media`, { method: "POST", body: form })).json();
+    const res = await fetch(`${server.url}/api/v1/avatars`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `bearer ${token}` },
+      body: JSON.stringify({ avatar: { name: "x", file_id: up.file_id, file_access_token: up.meta.access_token } }),
+    });
+    assert.equal(res.status, 422);
+    assert.equal(said.text, `The avatar was not accepted: ${(await res.json()).message}`);
+    assert.deepEqual(await ada.page.evaluate(() => window.toncon.avatar()), before, "still wearing the avatar from before");
+    // The browser logs the refused POST itself; nothing else may be logged.
+    ada.errors.splice(0, Infinity, ...ada.errors.filter((e) => !/status of 422 .*\/api\/v1\/avatars/.test(e)));
+    assertNoErrors(ada);
+  });
+});
