@@ -16,8 +16,8 @@ import (
 const (
 	MaxObjectIDLen     = 128      // a NAF networkId; Hubs makes 7-character ones
 	MaxGLTFNodeBytes   = 16 << 10 // one pinned object's glTF node (Reticulum has no limit; a node is small)
+	MaxPinnedPerRoom   = 512      // pinned objects in one room, so one member cannot fill the database
 	MaxAttributionsLen = 4000
-	MaxFileIDLen       = 128
 	MaxListRows        = 1000 // the most rows one list call of avatars or scenes returns
 )
 
@@ -98,8 +98,8 @@ func validFileID(id FileID, optional bool) error {
 type RoomObjects interface {
 	// PinObject inserts or replaces the room's object o.ObjectID and returns what it replaced (replaced false when
 	// it was new), so the caller can release a file the object no longer shows. UpdatedAt is set to now when zero.
-	// Errors: ErrInvalid (see RoomObject.Validate; also for an account that does not exist), ErrNotFound for no
-	// such hub.
+	// Errors: ErrInvalid (see RoomObject.Validate; also for an account that does not exist, and for a new object
+	// in a room that already has MaxPinnedPerRoom), ErrNotFound for no such hub.
 	PinObject(ctx context.Context, o RoomObject) (prev RoomObject, replaced bool, err error)
 	// UnpinObject deletes the object and returns it. ErrNotFound when the hub or the object does not exist.
 	UnpinObject(ctx context.Context, hub HubSID, objectID string) (RoomObject, error)

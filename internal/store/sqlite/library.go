@@ -58,6 +58,14 @@ func (d *DB) PinObject(ctx context.Context, o store.RoomObject) (store.RoomObjec
 			replaced = true
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
+		default:
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM room_objects WHERE hub_id = ?`, hub).Scan(&n); err != nil {
+				return err
+			}
+			if n >= store.MaxPinnedPerRoom {
+				return fmt.Errorf("%w: a room holds at most %d pinned objects; unpin one first", store.ErrInvalid, store.MaxPinnedPerRoom)
+			}
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO room_objects (hub_id, object_id, gltf_node, account_id, file_id,
 			updated_at) VALUES (?, ?, ?, ?, ?, ?)

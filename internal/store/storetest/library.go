@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +22,7 @@ var libraryTests = []struct {
 	{"PinReplaceKeepsOrder", testPinReplaceKeepsOrder},
 	{"PinInvalid", testPinInvalid},
 	{"PinConcurrentSameObject", testPinConcurrentSameObject},
+	{"PinLimitPerRoom", testPinLimitPerRoom},
 	{"UnpinAndNotFound", testUnpinAndNotFound},
 	{"AvatarRoundTrip", testAvatarRoundTrip},
 	{"AvatarListFeaturedAndOwn", testAvatarListFeaturedAndOwn},
@@ -176,6 +178,31 @@ func testPinConcurrentSameObject(t *testing.T, s store.Store) {
 	}
 }
 
+func testPinLimitPerRoom(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	h := mustCreate(t, s, sampleHub())
+	other := mustCreate(t, s, sampleHub())
+	for i := range store.MaxPinnedPerRoom {
+		id := fmt.Sprintf("o%d", i)
+		if _, _, err := s.PinObject(ctx, store.RoomObject{HubSID: h.SID, ObjectID: id, GLTFNode: node(id, 0)}); err != nil {
+			t.Fatalf("pin %d: %v", i, err)
+		}
+	}
+	if _, _, err := s.PinObject(ctx, store.RoomObject{HubSID: h.SID, ObjectID: "one-more", GLTFNode: node("x", 0)}); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("pin past the limit: %v, want ErrInvalid", err)
+	}
+	// Moving an object that is pinned already is not a new pin; another room has its own allowance.
+	if _, replaced, err := s.PinObject(ctx, store.RoomObject{HubSID: h.SID, ObjectID: "o0", GLTFNode: node("o0", 7)}); err != nil || !replaced {
+		t.Fatalf("re-pin at the limit: %v", err)
+	}
+	if _, _, err := s.PinObject(ctx, store.RoomObject{HubSID: other.SID, ObjectID: "o0", GLTFNode: node("o0", 7)}); err != nil {
+		t.Fatalf("pin in another room: %v", err)
+	}
+	if objs, _ := s.RoomObjects(ctx, h.SID); len(objs) != store.MaxPinnedPerRoom {
+		t.Fatalf("%d objects, want %d", len(objs), store.MaxPinnedPerRoom)
+	}
+}
+
 func testUnpinAndNotFound(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	h := mustCreate(t, s, sampleHub())
@@ -229,8 +256,11 @@ func testAvatarRoundTrip(t *testing.T, s store.Store) {
 		t.Errorf("DeleteAvatar: %+v %v", deleted, err)
 	}
 	for what, err := range map[string]error{
-		"get":    func() error { _, err := s.GetAvatar(ctx, created.SID); return err }(),
-		"update": func() error { _, _, err := s.UpdateAvatar(ctx, created.SID, store.AvatarUpdate{Name: ptr("x")}); return err }(),
+		"get": func() error { _, err := s.GetAvatar(ctx, created.SID); return err }(),
+		"update": func() error {
+			_, _, err := s.UpdateAvatar(ctx, created.SID, store.AvatarUpdate{Name: ptr("x")})
+			return err
+		}(),
 		"delete": func() error { _, err := s.DeleteAvatar(ctx, created.SID); return err }(),
 	} {
 		if !errors.Is(err, store.ErrNotFound) {
