@@ -12,6 +12,7 @@ import (
 	"toncon/internal/cost"
 	"toncon/internal/phx"
 	"toncon/internal/server"
+	"toncon/internal/uploads"
 )
 
 func runServe(ctx context.Context, args []string, env Env) int {
@@ -22,6 +23,7 @@ func runServe(ctx context.Context, args []string, env Env) int {
 		capacityFile        string
 		idle                time.Duration
 		maxFrame            int
+		uploadMB            = map[string]*int{}
 	)
 	fs := newFlagSet("serve", "Run toncon: rooms, the API and the web apps, over HTTPS by default.\n"+
 		"The first run creates the data folder with the database, a self-signed certificate and the signing keys.", env.Stderr)
@@ -43,6 +45,15 @@ func runServe(ctx context.Context, args []string, env Env) int {
 	fs.Int(&cfg.Media.TCPPort, "media-tcp-port", 4443, "TCP port for media when UDP is blocked (ICE-TCP); 0 picks a free one, -1 turns it off")
 	fs.String(&cfg.Media.ListenIP, "media-listen-ip", "", "address media listens on (default: all); the seed's MEDIASOUP_LISTEN_IP")
 	fs.String(&cfg.Media.AnnouncedIP, "media-announced-ip", "", "public address to announce for media behind 1:1 NAT (e.g. a cloud VM's public IP); the seed's MEDIASOUP_ANNOUNCED_IP")
+	for _, l := range []struct {
+		kind string
+		def  int64
+	}{{"image", uploads.DefaultLimits.Image}, {"model", uploads.DefaultLimits.Model}, {"video", uploads.DefaultLimits.Video},
+		{"audio", uploads.DefaultLimits.Audio}, {"pdf", uploads.DefaultLimits.PDF}} {
+		uploadMB[l.kind] = new(int)
+		fs.Int(uploadMB[l.kind], "upload-max-"+l.kind+"-mb", int(l.def>>20), "largest "+l.kind+" upload accepted, in MB (MiB)")
+	}
+	fs.Duration(&cfg.SweepEvery, "upload-sweep-every", uploads.DefaultSweepEvery, "how often uploads nothing keeps are deleted once they expire (48 h after upload or release)")
 	fs.String(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.String(&logFormat, "log-format", "text", "text or json")
 	if code, stop := parseFlags(fs, args, env); stop {
@@ -73,6 +84,14 @@ func runServe(ctx context.Context, args []string, env Env) int {
 			return exitUsage
 		}
 	}
+	for kind, mb := range uploadMB {
+		if *mb < 1 || *mb > 4096 {
+			fmt.Fprintf(env.Stderr, "toncon serve: --upload-max-%s-mb=%d: give 1 to 4096 MB\n", kind, *mb)
+			return exitUsage
+		}
+	}
+	cfg.UploadLimits = uploads.Limits{Image: int64(*uploadMB["image"]) << 20, Model: int64(*uploadMB["model"]) << 20,
+		Video: int64(*uploadMB["video"]) << 20, Audio: int64(*uploadMB["audio"]) << 20, PDF: int64(*uploadMB["pdf"]) << 20}
 	cfg.Notes = env.Stderr
 	cfg.Socket = phx.Config{IdleTimeout: idle, MaxFrameBytes: int64(maxFrame)}
 	if _, port, err := net.SplitHostPort(cfg.Addr); err == nil && port == "0" {
