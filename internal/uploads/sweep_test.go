@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -165,5 +166,67 @@ func TestRunSweeperStops(t *testing.T) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("RunSweeper did not stop")
+	}
+}
+
+// Uploads of one content racing with sweeps: the blob lock must keep every recorded file readable.
+func TestConcurrentUploadsAndSweeps(t *testing.T) {
+	e := newEnv(t, Limits{})
+	ctx := context.Background()
+	data := samplePNG(t, 8, 8)
+	// An expired row with the same content, so each sweep deletes a row and then asks whether the blob is used.
+	old, err := e.svc.Put(ctx, bytes.NewReader(data), "old.png", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(49 * time.Hour)
+	stop := make(chan struct{})
+	swept := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				swept <- nil
+				return
+			default:
+			}
+			if _, err := e.svc.Sweep(ctx); err != nil {
+				swept <- err
+				return
+			}
+		}
+	}()
+	const n = 8
+	files := make(chan store.File, n)
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			f, err := e.svc.Put(ctx, bytes.NewReader(data), fmt.Sprintf("copy-%d.png", i), 0)
+			if err != nil {
+				errs <- err
+				return
+			}
+			files <- f
+		}()
+	}
+	for range n {
+		select {
+		case err := <-errs:
+			t.Fatal(err)
+		case f := <-files:
+			if r := get(t, e.svc.Origin(f)+"?token="+f.AccessToken, nil); r.status != 200 || !bytes.Equal(r.body, data) {
+				t.Errorf("%s: %d", f.Name, r.status)
+			}
+		}
+	}
+	close(stop)
+	if err := <-swept; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.GetFile(ctx, old.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the expired row survived the sweeps: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, old.SHA256[:2], old.SHA256)); err != nil {
+		t.Errorf("the shared blob is gone: %v", err)
 	}
 }

@@ -340,13 +340,15 @@ func (s *Service) publish(ctx context.Context, tmp *os.File, f store.File) (stor
 // newTemp creates a temp file in the files folder (so the final rename stays on one file system) and registers it
 // as in progress.
 func (s *Service) newTemp() (*os.File, error) {
+	// Create and register under the lock: otherwise the sweeper could see the new file before it is registered
+	// and remove it as a crash's leftover.
+	s.blobs.Lock()
+	defer s.blobs.Unlock()
 	tmp, err := os.CreateTemp(s.cfg.Dir, tempPrefix+"*")
 	if err != nil {
 		return nil, fmt.Errorf("store the upload: %w", err)
 	}
-	s.blobs.Lock()
 	s.pending[tmp.Name()] = true
-	s.blobs.Unlock()
 	return tmp, nil
 }
 

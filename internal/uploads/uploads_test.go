@@ -15,6 +15,7 @@ import (
 	"io"
 	"io/fs"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/textproto"
@@ -437,4 +438,44 @@ func FuzzSniff(f *testing.F) {
 			t.Fatalf("markup accepted as %s", ct)
 		}
 	})
+}
+
+// A client that goes away in the middle of its upload leaves nothing behind.
+func TestInterruptedUpload(t *testing.T) {
+	e := newEnv(t, Limits{})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.http.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := "--b\r\nContent-Disposition: form-data; name=\"media\"; filename=\"clip.mp4\"\r\n\r\n"
+	body := head + string(sampleMP4()) + strings.Repeat("x", 64<<10)
+	fmt.Fprintf(conn, "POST /api/v1/media HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"+
+		"Content-Length: %d\r\n\r\n%s", len(body)+10<<20, body)
+	// Wait until the server is writing the upload, then hang up.
+	deadline := time.Now().Add(10 * time.Second)
+	for countTemps(t, e.dir) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the upload never started")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	conn.Close()
+	for countTemps(t, e.dir) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the interrupted upload's temporary file stayed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := countFiles(t, e.dir); n != 0 {
+		t.Errorf("%d files after an interrupted upload", n)
+	}
+}
+
+func countTemps(t *testing.T, dir string) int {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, tempPrefix+"*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(m)
 }
