@@ -87,7 +87,7 @@ func Sniff(b []byte) string {
 		return ""
 	case isMP4(b):
 		return TypeMP4
-	case bytes.HasPrefix(b, []byte("ID3")) || isMP3Frame(b):
+	case isID3(b) || isMP3Frame(b):
 		return TypeMP3
 	case isJSONObject(b):
 		return TypeGLTF
@@ -141,4 +141,13 @@ func isJSONObject(b []byte) bool {
 	b = bytes.TrimPrefix(b, []byte("\xEF\xBB\xBF"))
 	b = bytes.TrimLeft(b, " \t\r\n")
 	return len(b) > 0 && b[0] == '{'
+}
+
+// isID3 checks for an ID3v2 tag header (versions 2.2 to 2.4): "ID3", a version, a revision that is not 0xFF, and
+// a size of four 7-bit bytes, so a text file that happens to start with "ID3" is not taken for audio.
+func isID3(b []byte) bool {
+	if len(b) < 10 || !bytes.HasPrefix(b, []byte("ID3")) || b[3] < 2 || b[3] > 4 || b[4] == 0xFF {
+		return false
+	}
+	return b[6]|b[7]|b[8]|b[9] < 0x80
 }

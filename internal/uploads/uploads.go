@@ -326,6 +326,11 @@ func (s *Service) publish(ctx context.Context, tmp *os.File, f store.File) (stor
 		return store.File{}, fmt.Errorf("store the upload: %w", err)
 	}
 	delete(s.pending, tmp.Name())
+	// The row must not outlive the blob's name after a power cut: make the rename durable before recording it.
+	if d, err := os.Open(filepath.Dir(dst)); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
 	stored, err := s.cfg.Store.CreateFile(ctx, f)
 	if err != nil {
 		// Remove the blob again unless another row already used it.

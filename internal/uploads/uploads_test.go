@@ -351,6 +351,8 @@ func TestRefusedUploads(t *testing.T) {
 		{"matroska that is not webm", "media", "x.webm", bytes.Replace(sampleWebM(), []byte("webm"), []byte("mkvx"), 1), 415, "unsupported_type", ""},
 		{"heif image in an mp4 box", "media", "x.mp4", []byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"), 415, "unsupported_type", ""},
 		{"empty", "media", "empty.png", nil, 415, "unsupported_type", "empty"},
+		{"text starting with ID3", "media", "notes.mp3", []byte("ID3 tags are metadata in MP3 files\n"), 415, "unsupported_type", ""},
+		{"AVI in a RIFF", "media", "x.wav", []byte("RIFF\x00\x00\x00\x00AVI LIST"), 415, "unsupported_type", ""},
 		{"oversized image", "media", "big.png", big, 413, "too_large", "image files may be at most 2 KB"},
 		{"truncated glb", "media", "cut.glb", glb[:len(glb)-4], 422, "invalid_file", "truncated"},
 		{"gltf buffers past the limit", "media", "huge.gltf", sampleGLTF(30, 1<<20), 422, "invalid_file", "4096-byte limit"},
