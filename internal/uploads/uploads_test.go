@@ -58,7 +58,7 @@ type env struct {
 }
 
 // newEnv runs the service over a real SQLite database and a real HTTP server.
-func newEnv(t *testing.T, limits Limits) *env {
+func newEnv(t testing.TB, limits Limits) *env {
 	t.Helper()
 	root := t.TempDir()
 	db, err := sqlite.Open(context.Background(), filepath.Join(root, "toncon.db"))
