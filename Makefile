@@ -72,7 +72,7 @@ check-tools:
 
 # Benchmarks of the hot paths, with allocation counts.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/phx ./internal/hub ./internal/media
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/phx ./internal/hub ./internal/media ./internal/uploads
 
 clean:
 	rm -rf bin web/node_modules
