@@ -34,6 +34,8 @@ export function buildSceneMedia(THREE, sceneEl, media) {
       links.push({ object: label, href: m.href });
     } else if (m.kind === "media-frame") {
       mediaFrames.push({ object: m.object, mediaType: m.mediaType, bounds: m.bounds, snapToCenter: m.snapToCenter });
+    } else if (!reachable(m.src)) {
+      console.info(`toncon scene: the ${m.kind} on node "${m.name || m.index}" is on ${new URL(m.src).host}, a name only the machine or network the scene was made on knows; skipped`);
     } else {
       const load =
         m.kind === "image" ? loadImage(THREE, m.src)
@@ -59,6 +61,23 @@ export function buildSceneMedia(THREE, sceneEl, media) {
       }
     },
   };
+}
+
+/**
+ * Whether a src can be loaded from here: not on a development host that only its author's machine or network
+ * resolves (*.local, localhost, loopback), as Spoke scenes made against a local Hubs often are, unless this page is
+ * on that host too.
+ */
+export function reachable(src, here = globalThis.location) {
+  let url;
+  try {
+    url = new URL(src, here?.href);
+  } catch {
+    return false;
+  }
+  const host = url.hostname.toLowerCase();
+  if (here && host === here.hostname.toLowerCase()) return true;
+  return !(host === "localhost" || host.endsWith(".local") || host.endsWith(".localhost") || /^127\./.test(host) || host === "[::1]");
 }
 
 function attach(node, object, built, dispose) {

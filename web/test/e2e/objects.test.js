@@ -1,8 +1,10 @@
 // End to end: media objects in a room of a real toncon, in headless Chromium. Ada creates the room and signs in
 // (the link from the server's log), so she is its owner; Bob joins as a guest. Ada drops a picture on the room (a
 // real drop event with the file in its DataTransfer), it is uploaded with progress, and Bob sees it; Ada drags it
-// with the mouse and Bob sees it move; a text file dressed as a .png is refused with the server's own message; Ada
-// pins the picture; both leave; Cleo comes later and finds the picture where Ada left it, from objects.gltf.
+// with the mouse and Bob sees it move; a text file dressed as a .png is refused with the server's own message; a
+// link to a PDF on the server shows it, and Ada turns its page for Bob; a video recorded in the browser plays and
+// pauses for both; Ada pins the picture; Ada leaves and her unpinned video goes with her while the pinned picture
+// stays; Bob leaves; Cleo comes later and finds the picture where Ada left it, from objects.gltf.
 // The steps share one server and room and run in order; each is its own test so a failure says which step broke.
 
 import assert from "node:assert/strict";
@@ -63,6 +65,82 @@ async function dropFile(person, name, type, bytes) {
       target.dispatchEvent(new DragEvent(kind, { bubbles: true, cancelable: true, dataTransfer: dt, clientX: 300, clientY: 250 }));
     }
   }, { name, type, b64: Buffer.from(bytes).toString("base64") });
+}
+
+/** A two-page PDF drawn with rectangles only (no fonts to fetch): page 1 is 2:1 landscape, page 2 1:2 portrait. */
+function pdf() {
+  const objects = [
+    "<< /Type /Catalog /Pages 2 0 R >>",
+    "<< /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 >>",
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] /Contents 5 0 R >>",
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 100 200] /Contents 6 0 R >>",
+  ];
+  for (const draw of ["0 0 1 rg 10 10 180 80 re f", "1 0 0 rg 10 10 80 180 re f"]) objects.push(`<< /Length ${draw.length} >>\nstream\n${draw}\nendstream`);
+  let out = "%PDF-1.4\n";
+  const offsets = [];
+  objects.forEach((body, i) => {
+    offsets.push(out.length);
+    out += `${i + 1} 0 obj\n${body}\nendobj\n`;
+  });
+  const xref = out.length;
+  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  for (const o of offsets) out += `${String(o).padStart(10, "0")} 00000 n \n`;
+  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(out, "latin1");
+}
+
+/** Uploads bytes as a person's browser would, from the test: the server's {file_id, origin, meta}. */
+async function upload(server, name, bytes) {
+  const form = new FormData();
+  form.append("media", new Blob([bytes]), name);
+  const res = await fetch(`${server.url}/api/v1/media`, { method: "POST", body: form });
+  const body = await res.json();
+  assert.equal(res.status, 201, JSON.stringify(body));
+  return body;
+}
+
+/** A short WebM video recorded in the person's browser from a canvas (MediaRecorder), dropped on the room. */
+async function dropRecordedVideo(person, name, seconds) {
+  await person.page.evaluate(async ({ name, seconds }) => {
+    const canvas = document.createElement("canvas");
+    canvas.width = 160;
+    canvas.height = 90;
+    const ctx = canvas.getContext("2d");
+    const stream = canvas.captureStream(15);
+    const recorder = new MediaRecorder(stream, { mimeType: "video/webm" });
+    const chunks = [];
+    recorder.ondataavailable = (ev) => chunks.push(ev.data);
+    const stopped = new Promise((resolve) => (recorder.onstop = resolve));
+    recorder.start(200);
+    const start = performance.now();
+    await new Promise((resolve) => {
+      const frame = () => {
+        const t = (performance.now() - start) / 1000;
+        ctx.fillStyle = `hsl(${(t * 120) % 360} 80% 50%)`;
+        ctx.fillRect(0, 0, 160, 90);
+        if (t < seconds) requestAnimationFrame(frame);
+        else resolve();
+      };
+      frame();
+    });
+    recorder.stop();
+    await stopped;
+    const dt = new DataTransfer();
+    dt.items.add(new File(chunks, name, { type: "video/webm" }));
+    const target = document.querySelector("#scene-host canvas");
+    for (const kind of ["dragenter", "dragover", "drop"]) {
+      target.dispatchEvent(new DragEvent(kind, { bubbles: true, cancelable: true, dataTransfer: dt }));
+    }
+  }, { name, seconds });
+}
+
+/**
+ * Presses a button of the selected object's toolbar. A click in the page itself: playwright's click waits for the
+ * page to settle afterwards, which a 3D page under software rendering on a loaded machine may take long to do.
+ */
+async function press(person, tool) {
+  await person.page.locator(`#object-tools [data-tool="${tool}"]`).waitFor({ state: "visible", timeout: WAIT_MS });
+  await person.page.$eval(`#object-tools [data-tool="${tool}"]`, (b) => b.click());
 }
 
 const objects = (person) => person.page.evaluate(() => window.toncon.objects.list());
@@ -187,7 +265,7 @@ describe("media objects: drop, see, move, pin, come back later", { timeout: 4200
     }, picture.position);
     assert.ok(seen);
     // Turning it with the toolbar reaches Bob too.
-    await ada.page.click('#object-tools [data-tool="rotate-left"]');
+    await press(ada, "rotate-left");
     [picture] = await objects(ada);
     await until(bob, "Bob to see the picture turned", (y) => {
       const [o] = window.toncon.objects.list();
@@ -212,12 +290,81 @@ describe("media objects: drop, see, move, pin, come back later", { timeout: 4200
     const expected = ada.errors.filter((e) => /status of 415 .*\/api\/v1\/media/.test(e));
     assert.equal(expected.length, 1, ada.errors.join("\n"));
     ada.errors.splice(0, ada.errors.length, ...ada.errors.filter((e) => !expected.includes(e)));
-    await ada.page.click('#object-tools [data-tool="deselect"]');
+    await press(ada, "deselect");
+  });
+
+  test("a link to a PDF on this server shows it; Ada turns the page and Bob's panel turns with it", { timeout: STEP_MS }, async () => {
+    const up = await upload(server, "plans.pdf", pdf());
+    assert.equal(up.meta.expected_content_type, "application/pdf");
+    const link = `${new URL(up.origin).pathname}?token=${up.meta.access_token}`;
+    await ada.page.click("#objects-add");
+    await ada.page.fill("#objects-link", link);
+    await ada.page.click("#objects-link-add");
+    // pdf.js is fetched and started the first time a PDF is shown: on a loaded machine that takes a while.
+    const doc = await until(ada, "the PDF, loaded", () => window.toncon.objects.list().find((o) => o.kind === "pdf" && o.status === "loaded"), undefined, 3 * WAIT_MS);
+    assert.equal(doc.pages, 2);
+    assert.equal(doc.page, 1);
+    const shape = (person, id) => person.page.evaluate((id) => {
+      const p = window.NAF.entities.getEntity(id).getObject3D("mesh").geometry.parameters;
+      return p.width / p.height;
+    }, id);
+    await until(bob, "Bob to see the PDF", (id) => window.toncon.objects.list().find((o) => o.id === id && o.status === "loaded"), doc.id, 3 * WAIT_MS);
+    assert.ok(Math.abs((await shape(bob, doc.id)) - 2) < 0.01, "page 1 is landscape");
+    await press(ada, "next-page");
+    await until(ada, "page 2 for Ada", (id) => window.toncon.objects.list().find((o) => o.id === id)?.page === 2, doc.id);
+    assert.match(await ada.page.locator('#object-tools [data-tool="page-number"]').innerText(), /^2 \/ 2$/);
+    await until(bob, "page 2 for Bob", (id) => window.toncon.objects.list().find((o) => o.id === id)?.page === 2, doc.id);
+    const turned = await until(bob, "Bob's panel to show the portrait page", async (id) => {
+      const p = window.NAF.entities.getEntity(id).getObject3D("mesh").geometry.parameters;
+      return Math.abs(p.width / p.height - 0.5) < 0.01 && p.width / p.height;
+    }, doc.id);
+    assert.ok(turned);
+    await press(ada, "next-page");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal((await objects(ada)).find((o) => o.id === doc.id).page, 2, "there is no page 3");
+    await screenshot(bob, "objects-03-bob-sees-page-2");
+
+    // Ada removes it with the toolbar's bin, and it goes for Bob too.
+    await press(ada, "remove");
+    await until(bob, "the PDF to go for Bob", (id) => !window.toncon.objects.list().some((o) => o.id === id), doc.id);
+    assert.equal((await objects(ada)).some((o) => o.id === doc.id), false);
+  });
+
+  test("a dropped video plays for both, and Ada's pause stops Bob's copy where hers stopped", { timeout: STEP_MS }, async () => {
+    await dropRecordedVideo(ada, "clip.webm", 4);
+    const video = await until(ada, "the video, loaded and playing", () => window.toncon.objects.list().find((o) => o.kind === "video" && o.status === "loaded" && o.playing));
+    assert.equal(video.contentType, "video/webm");
+    const element = (id) => {
+      const e = window.NAF.entities.getEntity(id).components["toncon-media-src"].loaded.element;
+      return { paused: e.paused, time: e.currentTime };
+    };
+    await until(bob, "Bob's copy to play", (id) => {
+      const o = window.toncon.objects.list().find((x) => x.id === id);
+      if (!o || o.status !== "loaded" || !o.playing) return false;
+      const e = window.NAF.entities.getEntity(id).components["toncon-media-src"].loaded.element;
+      return !e.paused && e.currentTime > 0;
+    }, video.id);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await ada.page.evaluate((id) => window.toncon.objects.select(id), video.id);
+    await press(ada, "play");
+    const stopped = await until(ada, "Ada's video to pause", (id) => {
+      const o = window.toncon.objects.list().find((x) => x.id === id);
+      return o && !o.playing && o;
+    }, video.id);
+    const seen = await until(bob, "Bob's copy to pause", ([id, fn]) => {
+      const o = window.toncon.objects.list().find((x) => x.id === id);
+      const e = window.NAF.entities.getEntity(id).components["toncon-media-src"].loaded.element;
+      return o && !o.playing && e.paused && { time: e.currentTime, shared: o.time };
+    }, [video.id]);
+    assert.ok(Math.abs(seen.shared - stopped.time) < 1e-6, "Bob has Ada's pause time");
+    assert.ok(Math.abs(seen.time - stopped.time) <= 0.3, `Bob's copy stopped at ${seen.time} s, Ada's at ${stopped.time} s`);
+    assert.ok(await ada.page.evaluate(element, video.id).then((e) => e.paused));
+    await press(ada, "deselect");
   });
 
   test("Ada pins the picture; Bob sees it pinned", { timeout: STEP_MS }, async () => {
     await ada.page.evaluate((id) => window.toncon.objects.select(id), picture.id);
-    await ada.page.click('#object-tools [data-tool="pin"]');
+    await press(ada, "pin");
     await until(ada, "the pin", () => window.toncon.objects.list()[0]?.pinned === true);
     assert.equal(await ada.page.locator('#object-tools [data-tool="pin"]').innerText(), "Unpin");
     await until(bob, "Bob to see the picture pinned", () => window.toncon.objects.list()[0]?.pinned === true);
@@ -228,9 +375,16 @@ describe("media objects: drop, see, move, pin, come back later", { timeout: 4200
 
   test("both leave; Cleo comes later and finds the picture where Ada left it", { timeout: STEP_MS }, async () => {
     assertNoErrors(ada, bob);
+    assert.deepEqual((await objects(bob)).map((o) => o.kind).sort(), ["image", "video"]);
     await ada.page.click("#leave-room");
-    await bob.page.click("#leave-room");
     await ada.page.waitForURL(`${server.url}/`, { timeout: WAIT_MS });
+    // Ada's video was not pinned: it goes with her. Her pinned picture stays.
+    const left = await until(bob, "Ada's unpinned video to go with her", () => {
+      const list = window.toncon.objects.list();
+      return list.length === 1 && list;
+    });
+    assert.equal(left[0].id, picture.id);
+    await bob.page.click("#leave-room");
     await bob.page.waitForURL(`${server.url}/`, { timeout: WAIT_MS });
     await ada.context.close();
     await bob.context.close();
@@ -252,9 +406,9 @@ describe("media objects: drop, see, move, pin, come back later", { timeout: 4200
     assert.ok(Math.abs(o.rotation.y - picture.rotation.y) < 0.01, `rotation ${o.rotation.y} vs ${picture.rotation.y}`);
     // A guest may not pin: the toolbar says why instead of failing at the server.
     await cleo.page.evaluate((id) => window.toncon.objects.select(id), o.id);
-    await cleo.page.click('#object-tools [data-tool="pin"]');
+    await press(cleo, "pin");
     assert.match(await cleo.page.locator("#object-tools-status").innerText(), /Sign in/);
-    await screenshot(cleo, "objects-03-cleo-finds-picture");
+    await screenshot(cleo, "objects-04-cleo-finds-picture");
     assertNoErrors(cleo);
   });
 });

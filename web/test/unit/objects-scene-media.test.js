@@ -102,3 +102,15 @@ test("HUBS_components in old exports' extras are read the same way", () => {
   };
   assert.deepEqual(sceneMedia(readHubsComponents(json)).map((m) => m.src), ["https://a.example/old.jpg"]);
 });
+
+test("scene media on a development host (hubs.local, localhost) is not fetched, unless the room is served from there", async () => {
+  const { reachable } = await import("../../src/scene/media.js");
+  const here = new URL("https://rooms.example.org/abc1234/room");
+  assert.equal(reachable("https://cdn.example.org/a.png", here), true);
+  assert.equal(reachable("/files/a.png", here), true, "this server");
+  assert.equal(reachable("https://hubs.local:4000/files/x.png", here), false, "the reticulum fixture's image");
+  assert.equal(reachable("http://localhost:8080/a.mp4", here), false);
+  assert.equal(reachable("http://127.0.0.1/a.mp4", here), false);
+  assert.equal(reachable("https://dev.localhost/a.mp4", here), false);
+  assert.equal(reachable("http://localhost:8080/a.mp4", new URL("http://localhost:8080/abc")), true, "a room served from localhost");
+});

@@ -491,8 +491,14 @@ export function mountObjects({ hub, hubId, showBanner = () => {} }) {
   // ---- selection and the toolbar -------------------------------------------------------------------------------
 
   let highlight = null;
+  // The toolbar follows the selected object: loaded (its kind and pages are known then), page or playback changed.
+  const refreshTools = (ev) => {
+    if (ev.type !== "componentchanged" || ev.detail?.name === "toncon-media-state") renderTools();
+  };
   function select(e) {
+    if (selected) for (const t of ["media-loaded", "media-error", "componentchanged"]) selected.removeEventListener(t, refreshTools);
     selected = e && isMediaEntity(e) ? e : null;
+    if (selected) for (const t of ["media-loaded", "media-error", "componentchanged"]) selected.addEventListener(t, refreshTools);
     const THREE = window.AFRAME?.THREE;
     if (highlight) {
       highlight.parent?.remove(highlight);
@@ -503,9 +509,17 @@ export function mountObjects({ hub, hubId, showBanner = () => {} }) {
     ui.toolSay("");
     if (!selected) return;
     if (THREE) {
-      highlight = new THREE.BoxHelper(selected.object3D, 0x4fc3f7);
-      highlight.name = "toncon-selection";
-      world.scene.object3D.add(highlight);
+      const box = new THREE.BoxHelper(selected.object3D, 0x4fc3f7);
+      box.name = "toncon-selection";
+      world.scene.object3D.add(box);
+      highlight = box;
+      // The outline follows the object as it moves, turns, grows and loads.
+      const follow = () => {
+        if (highlight !== box) return;
+        box.update();
+        requestAnimationFrame(follow);
+      };
+      requestAnimationFrame(follow);
     }
     renderTools();
   }

@@ -23,7 +23,7 @@ export function buildObjectsUI(actions) {
     if (file) actions.file(file);
   });
   const chooseButton = el("button", { id: "objects-choose", type: "button", onclick: () => fileInput.click() }, "Choose a file…");
-  const linkInput = el("input", { id: "objects-link", type: "url", placeholder: "https://… a picture, video, sound, PDF or glb", autocomplete: "off" });
+  const linkInput = el("input", { id: "objects-link", type: "text", inputmode: "url", spellcheck: "false", placeholder: "https://… a picture, video, sound, PDF or glb", autocomplete: "off" });
   const linkForm = el("form", { id: "objects-link-form", onsubmit: (ev) => { ev.preventDefault(); actions.link(linkInput.value); } },
     el("label", { for: "objects-link" }, "Or paste a link"), el("div", { class: "row" }, linkInput, el("button", { type: "submit", id: "objects-link-add" }, "Show it")));
   const mineList = el("ul", { id: "objects-mine", class: "mine-list" });
