@@ -62,7 +62,11 @@ const loadLabel = el("span", { id: "load-label" }, "Connecting…");
 const loadBox = el("div", { id: "load-progress", role: "status" }, loadBar, loadLabel);
 const nameInput = el("input", { id: "display-name", name: "displayName", maxlength: "64", autocomplete: "nickname", required: true });
 // The avatar chooser (avatars/chooser.js): built-in looks, glTF avatars, and uploading one when signed in.
-const avatarChooser = mountAvatarChooser({ profile, onChange: () => updateLobbyProfile() });
+const avatarChooser = mountAvatarChooser({
+  profile,
+  onChange: () => updateLobbyProfile(),
+  signedIn: () => !!hub.occupants()[hub.sessionId]?.roles?.signed_in,
+});
 const looks = avatarChooser.element;
 const lobbyStatus = el("p", { id: "lobby-status", class: "status", role: "status" });
 const enterButton = el("button", { id: "enter-room", type: "submit", disabled: true }, "Loading the room…");
@@ -254,11 +258,11 @@ function onPresence() {
   // Text chat can be turned off for the room (member_permissions.text_chat); say so instead of failing on send.
   const mine = now[hub.sessionId];
   if (mine?.permissions) chat.setAllowed(mine.permissions.text_chat !== false);
-  // Signed in or out here: the avatar list (your own avatars, the upload form) changes with it.
-  const signedIn = !!mine?.roles?.signed_in;
-  if (signedIn !== roster.signedIn) {
-    if (roster.signedIn !== undefined) avatarChooser.refresh();
+  // Known to be signed in or not, or that changed: the avatar list (your own avatars, the upload form) follows.
+  const signedIn = mine ? !!mine.roles?.signed_in : undefined;
+  if (signedIn !== undefined && signedIn !== roster.signedIn) {
     roster.signedIn = signedIn;
+    if (!worldFailed) avatarChooser.refresh();
   }
   // Lines in the chat about people coming and going (not on the first sync, which is everyone already here).
   if (joined && roster.version > 1) {

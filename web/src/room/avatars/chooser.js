@@ -14,12 +14,14 @@ const KIND_LABEL = { builtin: "built in", featured: "featured", mine: "yours" };
 
 /**
  * Mounts the chooser. profile: {avatarId, avatarUrl} chosen now; onChange({avatarId, avatarUrl}) when the person
- * picks another. Returns {element, selected(), refresh()}: refresh() fetches the list again (after signing in).
+ * picks another. signedIn(): whether the room's server took our account token (presence roles.signed_in), so a
+ * token it refused is never sent. Returns {element, selected(), refresh()}: the page calls refresh() once it knows
+ * whether we are signed in, and again when that changes; until then only the looks are listed.
  */
-export function mountAvatarChooser({ profile, onChange = () => {} }) {
+export function mountAvatarChooser({ profile, onChange = () => {}, signedIn: isSignedIn = () => !!loadCredentials() }) {
   let choices = avatarChoices(null);
   let current = choiceForProfile(choices, profile) || choices[0];
-  let signedIn = !!loadCredentials();
+  let signedIn = false;
 
   const fieldset = el("fieldset", { id: "avatar-looks" }, el("legend", {}, "Your avatar"));
   const listStatus = el("p", { id: "avatar-list-status", class: "status", role: "status" });
@@ -49,10 +51,6 @@ export function mountAvatarChooser({ profile, onChange = () => {} }) {
     current = choice;
     onChange(profileFields(choice));
   });
-  // Signing in happens in the account dialog; look again when the person comes back to the chooser.
-  element.addEventListener("focusin", () => {
-    if (!!loadCredentials() !== signedIn) refresh();
-  });
 
   function render() {
     const items = [...choices];
@@ -74,7 +72,7 @@ export function mountAvatarChooser({ profile, onChange = () => {} }) {
   }
 
   async function refresh() {
-    const credentials = loadCredentials();
+    const credentials = isSignedIn() ? loadCredentials() : null;
     signedIn = !!credentials;
     try {
       const res = await fetch("/api/v1/avatars", { headers: { accept: "application/json", ...(credentials ? { authorization: `bearer ${credentials.token}` } : {}) } });
@@ -132,7 +130,6 @@ export function mountAvatarChooser({ profile, onChange = () => {} }) {
   }
 
   render();
-  refresh();
   return {
     element,
     selected: () => profileFields(current),
