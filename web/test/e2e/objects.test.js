@@ -206,6 +206,9 @@ describe("media objects: drop, see, move, pin, come back later", { timeout: 4200
     await bob.page.goto(roomUrl);
     sid.bob = await enterRoom(bob, { displayName: "Bob" });
     assert.notEqual(sid.bob, sid.ada);
+    // The Add media button shows only to people the room lets add media.
+    const may = await bob.page.evaluate(() => window.toncon.permissions.spawn_and_move_media);
+    await until(bob, "the Add media button to follow Bob's permissions", (may) => document.querySelector("#objects-add").hidden === !may, may);
   });
 
   test("Ada drops a picture on the room: it uploads with progress, and both see it as a panel", { timeout: STEP_MS }, async () => {
@@ -244,6 +247,16 @@ describe("media objects: drop, see, move, pin, come back later", { timeout: 4200
     }, mine.id);
     assert.ok(Math.abs(shape - 2) < 1e-6, `the panel is ${shape}:1`);
     await screenshot(bob, "objects-01-bob-sees-picture");
+    // Bob selects it: what he may not do is not offered, and pinning says what it needs.
+    const perms = await bob.page.evaluate(() => window.toncon.permissions);
+    await bob.page.evaluate((id) => window.toncon.objects.select(id), mine.id);
+    await bob.page.locator("#object-tools").waitFor({ state: "visible", timeout: WAIT_MS });
+    for (const tool of ["rotate-left", "bigger", "remove"]) {
+      assert.equal(await bob.page.locator(`#object-tools [data-tool="${tool}"]`).isVisible(), perms.spawn_and_move_media, tool);
+    }
+    await press(bob, "pin");
+    assert.match(await bob.page.locator("#object-tools-status").innerText(), /Sign in/);
+    await press(bob, "deselect");
   });
 
   test("Ada drags the picture with the mouse, and Bob sees it move", { timeout: STEP_MS }, async () => {
@@ -291,6 +304,22 @@ describe("media objects: drop, see, move, pin, come back later", { timeout: 4200
     assert.equal(expected.length, 1, ada.errors.join("\n"));
     ada.errors.splice(0, ada.errors.length, ...ada.errors.filter((e) => !expected.includes(e)));
     await press(ada, "deselect");
+  });
+
+  test("Ada picks her picture again from My uploads, and Bob sees the second copy", { timeout: STEP_MS }, async () => {
+    await ada.page.click("#objects-add");
+    const pick = ada.page.locator("#objects-mine button.pick", { hasText: "sunset.png" });
+    await pick.waitFor({ state: "visible", timeout: WAIT_MS });
+    assert.match(await pick.innerText(), /image/);
+    await pick.click();
+    const copy = await until(ada, "the second picture, loaded", () => {
+      const list = window.toncon.objects.list();
+      return list.length === 2 && list.find((o) => o.selected && o.status === "loaded");
+    });
+    assert.match(copy.src, /\?token=/, "an upload that is not kept is shared with its access token");
+    await until(bob, "Bob to see the second picture, loaded", (id) => window.toncon.objects.list().find((o) => o.id === id && o.status === "loaded"), copy.id);
+    await press(ada, "remove");
+    await until(bob, "the copy to go for Bob", (id) => !window.toncon.objects.list().some((o) => o.id === id), copy.id);
   });
 
   test("a link to a PDF on this server shows it; Ada turns the page and Bob's panel turns with it", { timeout: STEP_MS }, async () => {

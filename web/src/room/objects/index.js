@@ -597,8 +597,11 @@ export function mountObjects({ hub, hubId, showBanner = () => {} }) {
     for (const hand of ["left", "right"]) {
       const c = document.createElement("a-entity");
       c.setAttribute("laser-controls", { hand });
-      c.setAttribute("raycaster", { objects: ".toncon-object", far: 12, showLine: true });
+      // The laser looks for objects only while a controller is there: raycasting every frame costs.
+      c.setAttribute("raycaster", { objects: ".toncon-object", far: 12, showLine: true, interval: 50, enabled: false });
       c.setAttribute("toncon-grab", "");
+      c.addEventListener("controllerconnected", () => c.setAttribute("raycaster", "enabled", true));
+      c.addEventListener("controllerdisconnected", () => c.setAttribute("raycaster", "enabled", false));
       w.rig.append(c);
     }
   }
