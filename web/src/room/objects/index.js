@@ -16,6 +16,7 @@ import { checkLink, formatBytes, kindFromUrl, kindOf, serverFile, sharedSrc, typ
 import { buildObjectsUI } from "./ui.js";
 import { myUploads, uploadMedia } from "./upload.js";
 import { frameAccepts, fitIntoFrame } from "./frames.js";
+import { guardPinned } from "./leave.js";
 import { Pointer } from "./pointer.js";
 import "./objects.css";
 
@@ -67,6 +68,8 @@ export function mountObjects({ hub, hubId, showBanner = () => {} }) {
   });
   window.addEventListener("drop", (ev) => {
     if (!inRoom || !ev.dataTransfer) return;
+    const t = ev.target;
+    if (t instanceof HTMLElement && t.closest("input, textarea, [contenteditable]")) return; // text into a text box
     ev.preventDefault();
     const file = ev.dataTransfer.files?.[0];
     if (file) return addFile(file);
@@ -385,7 +388,7 @@ export function mountObjects({ hub, hubId, showBanner = () => {} }) {
       ui.toolSay(message);
       return { ok: false, message };
     }
-    markUnpinned(id);
+    markUnpinned(id, hub.sessionId);
     ui.toolSay("Unpinned: it goes away when its owner leaves.");
     return { ok: true };
   }
@@ -396,17 +399,17 @@ export function mountObjects({ hub, hubId, showBanner = () => {} }) {
     if (selected && idOf(selected) === id) renderTools();
   }
 
-  function markUnpinned(id) {
+  /**
+   * An object is no longer pinned. If nobody here owns it (its owner left, or it came from objects.gltf), the one
+   * who unpinned it takes it, as the server does: it leaves the room with them.
+   */
+  function markUnpinned(id, by) {
     pinned.delete(id);
     const e = entity(id);
     if (!e) return;
     e.classList.remove("pinned");
-    // Nobody who is here owns it: it would have gone with its owner, so it goes now.
     const owner = e.components.networked?.data?.owner;
-    if (owner !== NAF().clientId && !(owner in hub.occupants())) {
-      if (selected === e) select(null);
-      NAF().entities.removeEntity(id);
-    }
+    if (by === hub.sessionId && owner !== NAF().clientId && !(owner in hub.occupants())) beginMove(e);
     if (selected === e) renderTools();
   }
 
@@ -417,7 +420,7 @@ export function mountObjects({ hub, hubId, showBanner = () => {} }) {
   }
 
   function onUnpin(m) {
-    if (m && typeof m.object_id === "string") markUnpinned(m.object_id);
+    if (m && typeof m.object_id === "string") markUnpinned(m.object_id, m.unpinned_by);
   }
 
   /** Makes a pinned object from objects.gltf (or a pin broadcast), unless NAF already made it. */
@@ -454,38 +457,10 @@ export function mountObjects({ hub, hubId, showBanner = () => {} }) {
     for (const o of objectsFromGltf(doc)) createPinned(o);
   }
 
-  /**
-   * NAF removes what a leaving person made, and the server tells everyone to remove it (check 4): pinned objects
-   * stay. Both paths are wrapped here, so a pinned object outlives its creator.
-   */
   function keepPinnedOnLeave() {
-    const conn = NAF().connection;
-    const entities = conn.entities;
-    if (entities.tonconKeepsPinned) return;
-    entities.tonconKeepsPinned = true;
-    const removeOfClient = entities.removeEntitiesOfClient.bind(entities);
-    entities.removeEntitiesOfClient = (clientId) => {
-      // Kept: pinned objects, and what someone else has taken over (the server removes what the leaver owned).
-      const kept = {};
-      for (const [id, e] of Object.entries(entities.entities)) {
-        const owner = e?.components?.networked?.data?.owner;
-        if (pinned.has(id) || (owner && owner !== clientId)) {
-          kept[id] = e;
-          delete entities.entities[id];
-        }
-      }
-      try {
-        return removeOfClient(clientId);
-      } finally {
-        Object.assign(entities.entities, kept);
-      }
-    };
-    const removeRemote = conn.dataChannelSubs.r;
-    conn.dataChannelSubs.r = (from, dataType, data, source) => {
-      if (data && pinned.has(data.networkId)) return;
-      if (selected && idOf(selected) === data?.networkId) select(null);
-      return removeRemote(from, dataType, data, source);
-    };
+    guardPinned(NAF().connection, (id) => pinned.has(id), (id) => {
+      if (selected && idOf(selected) === id) select(null);
+    });
   }
 
   // ---- selection and the toolbar -------------------------------------------------------------------------------
