@@ -1,6 +1,7 @@
 // Avatars end to end, in headless Chromium against a real toncon: A signs in (the link from the server's log),
 // uploads the Hubs default avatar in the lobby (with a progress bar), wears it and enters; B, in another browser,
-// sees A wearing it: A's networked avatar on B's page holds that glb, loaded, with the Hubs bones. A glb that is
+// sees A wearing it: A's networked avatar on B's page holds that glb, loaded, with the Hubs bones, its Head turns
+// with A's synced head pitch, and its Neck grows with A's voice (Chromium's fake microphone). A glb that is
 // not an avatar (no Head, no AvatarRoot) is refused with the server's message. A profile whose avatar cannot be
 // loaded shows the built-in look instead, without errors.
 
@@ -30,7 +31,8 @@ describe("avatars: upload, choose, and others see it", { timeout: 300000 }, () =
   before(async () => {
     server = await startServer();
     await createAdmin(server); // so Ada's account is an ordinary one
-    browser = await launchBrowser();
+    // Chromium's fake microphone (a beep about once a second) is Ada's voice.
+    browser = await launchBrowser({ extraArgs: ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"] });
     ada = await openPerson(browser, "ada", VIEW);
     bob = await openPerson(browser, "bob", VIEW);
   });
@@ -175,6 +177,33 @@ describe("avatars: upload, choose, and others see it", { timeout: 300000 }, () =
     assert.ok(Math.abs(turn.pitch - 0.4) < 0.01, `the Head turned ${turn.pitch} rad about the avatar's side axis, the synced pitch is ${turn.synced}`);
     assert.ok(Math.abs(turn.yaw) < 0.01, `the head turned only up, not sideways: ${turn.yaw}`);
     await screenshot(bob, "avatars-01-bob-sees-ada");
+    assertNoErrors(ada, bob);
+  });
+
+  test("Ada talks: on Bob's page her avatar's Neck grows with her voice and settles between beeps (scale-audio-feedback)", { timeout: STEP_MS }, async () => {
+    // Every frame on Bob's page: the voice feedback amount and the Neck's scale against its rest scale.
+    await bob.page.evaluate((id) => {
+      const el = Object.values(NAF.entities.entities).find((e) => e.components.networked.data.owner === id);
+      const c = el.components["avatar-model"];
+      window.feedbackSeen = { max: 0, maxScale: 1, quietAfterPeak: false, frames: 0 };
+      const seen = window.feedbackSeen;
+      const frame = () => {
+        const s = c.scalers[0];
+        const scale = s.object.scale.x / s.rest.x;
+        seen.frames++;
+        if (c.amount > seen.max) seen.max = c.amount;
+        if (scale > seen.maxScale) seen.maxScale = scale;
+        if (seen.maxScale > 1.1 && scale < 1.02) seen.quietAfterPeak = true;
+        requestAnimationFrame(frame);
+      };
+      requestAnimationFrame(frame);
+    }, adaSession);
+    await ada.page.click("#mic-toggle");
+    await until(ada, "the microphone to be on", () => window.toncon.media.micOn);
+    const seen = await until(bob, "Ada's Neck to grow with her voice and settle again", () => window.feedbackSeen.quietAfterPeak && window.feedbackSeen, null, 30000);
+    assert.ok(seen.maxScale > 1.1 && seen.maxScale <= 1.5 + 1e-9, `the Neck grew within the file's 1 to 1.5: ${JSON.stringify(seen)}`);
+    assert.ok(seen.max > 0.2, `the voice moved the feedback: ${JSON.stringify(seen)}`);
+    await ada.page.click("#mic-toggle"); // off again
     assertNoErrors(ada, bob);
   });
 
