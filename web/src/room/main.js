@@ -6,6 +6,7 @@
 
 import "./room.css";
 import "./controls.css";
+import "./settings.css"; // settings.js stays importable in Node (unit tests), so its styles come in here
 import { rememberRoom } from "../shared/api.js";
 import { mountAccount, roomJoinParams } from "./account.js";
 import { ChatView } from "./chat.js";

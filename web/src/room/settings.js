@@ -4,7 +4,6 @@
 // tells everyone with hub_refresh, which the page applies for all (main.js: the room's name; presence: permissions).
 // The room's scene is changed apart from the rest (update_scene): a scene from the list, or a pasted link.
 
-import "./settings.css";
 import { sceneChangeTarget, sceneEntries } from "../shared/scenes.js";
 import { Dialog, closeAllDialogs } from "./dialog.js";
 import { el } from "./dom.js";

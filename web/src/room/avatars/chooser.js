@@ -7,7 +7,7 @@ import "./avatars.css";
 import { loadCredentials } from "../../shared/account.js";
 import { postWithToken, sizeText, uploadMedia } from "../../shared/upload.js";
 import { el } from "../dom.js";
-import { LOOKS, lookById } from "../looks.js";
+import { lookById } from "../looks.js";
 import { avatarChoices, choiceForProfile, profileFields } from "./catalog.js";
 
 const KIND_LABEL = { builtin: "built in", featured: "featured", mine: "yours" };
@@ -147,5 +147,3 @@ export function lookSwatch(look) {
     el("i", { class: "head", style: `background:${look.head.color}` }),
     el("i", { class: "body", style: `background:${look.body.color}` }));
 }
-
-export { LOOKS };

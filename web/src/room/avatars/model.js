@@ -195,7 +195,7 @@ export function registerAvatarModel(AFRAME, voice) {
      * rest orientation: head = parent⁻¹ · (entity · pitch · entity⁻¹) · parent · rest.
      */
     turnHead() {
-      const headEl = this.el.querySelector(".head");
+      const headEl = this.headEl || (this.headEl = this.el.querySelector(".head"));
       if (!this.head || !headEl) return;
       const t = this.tmp;
       this.head.parent.getWorldQuaternion(t.parent);
