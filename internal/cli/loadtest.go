@@ -276,7 +276,7 @@ func runCapacity(ctx context.Context, args []string, env Env) int {
 		plans = append(plans, plan{name, cfg, sc})
 	}
 
-	rep := &loadtest.CapacityReport{Machine: machine, MeasuredAt: time.Now(), SLO: slo.String(), PerRoom: f.perRoom,
+	rep := &loadtest.CapacityReport{Machine: machine, MeasuredAt: time.Now(), SLO: slo.String(), PerRoom: f.perRoom, Media: f.media, Talkers: f.talkers,
 		Profiles: map[string]*loadtest.SearchResult{}}
 	var results []*loadtest.Result
 	prog := newProgressPrinter(env.Stderr)

@@ -178,6 +178,13 @@ func TestCapacityFileIsWhatTheCostPlannerReads(t *testing.T) {
 	if !bytes.Contains(b, []byte(`"single_room_users"`)) || !bytes.Contains(b, []byte(`"steps"`)) || !bytes.Contains(b, []byte(`"slo": "p99<200ms,loss<1%"`)) {
 		t.Errorf("the searches are not in the file:\n%s", b)
 	}
+	if !strings.Contains(c.Notes, "no voice") || !bytes.Contains(b, []byte(`"media": false`)) {
+		t.Errorf("a run without --media must say it left voice out: %q", c.Notes)
+	}
+	rep.Media = true
+	if b, err := rep.CapacityFile(); err != nil || !bytes.Contains(b, []byte("a third of each room talking")) || !bytes.Contains(b, []byte(`"media": true`)) {
+		t.Errorf("with --media: %v\n%s", err, b)
+	}
 
 	delete(rep.Profiles, "inactive")
 	if _, err := rep.CapacityFile(); err == nil || !strings.Contains(err.Error(), "inactive") {
@@ -200,13 +207,18 @@ toncon_naf_dropped_total{reason="slow_consumer"} 7
 toncon_naf_dropped_total{reason="not_owner"} 2
 toncon_naf_dropped_total{reason="rate_limited"} 0
 toncon_join_duration_seconds_bucket{le="+Inf"} 3
+toncon_media_peers 24
+toncon_media_tracks 8
+toncon_media_streams 184
+toncon_media_forwarded_packets_total 9.2e+06
 `
 	s, err := parseMetrics([]byte(text))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.cpuSeconds != 12.5 || s.residentBytes != 42e6 || s.version != "v1.2.3" || s.framesOut != 1000 || s.nafDroppedSlow != 7 ||
-		s.nafRejected["not_owner"] != 2 || len(s.nafRejected) != 2 {
+		s.nafRejected["not_owner"] != 2 || len(s.nafRejected) != 2 ||
+		s.mediaPeers != 24 || s.mediaTracks != 8 || s.mediaStreams != 184 || s.mediaForwarded != 9.2e6 {
 		t.Fatalf("%+v", s)
 	}
 	if _, err := parseMetrics([]byte("go_goroutines 5\n")); err == nil {

@@ -55,6 +55,21 @@ type CapacityReport struct {
 	PerRoom    int                      `json:"per_room"`
 	Version    string                   `json:"toncon_version,omitempty"`
 	Profiles   map[string]*SearchResult `json:"profiles"`
+	// Media says whether the steps included voice (--media), and Talkers the share of each room that talked
+	// when --talkers set it (0: the profiles' own).
+	Media   bool    `json:"media"`
+	Talkers float64 `json:"talkers,omitempty"`
+}
+
+// voiceNote says in words what voice the measurement included.
+func (r *CapacityReport) voiceNote() string {
+	switch {
+	case !r.Media:
+		return "no voice (measured without --media)"
+	case r.Talkers > 0:
+		return fmt.Sprintf("voice through the SFU, %g of each room talking", r.Talkers)
+	}
+	return "voice through the SFU: a third of each room talking (active), one speaker per room (inactive)"
 }
 
 // capacityFile is the file `toncon cost --capacity` reads (cost.Capacity) with the searches behind it, which
@@ -62,6 +77,7 @@ type CapacityReport struct {
 type capacityFile struct {
 	cost.Capacity
 	PerRoom         int                      `json:"per_room"`
+	Media           bool                     `json:"media"` // the steps included voice (--media)
 	SingleRoomUsers int                      `json:"single_room_users,omitempty"`
 	Profiles        map[string]*SearchResult `json:"profiles"`
 }
@@ -92,9 +108,9 @@ func (r *CapacityReport) CapacityFile() ([]byte, error) {
 			Machine: r.Machine, ActiveUsersPerVCPU: active, InactiveUsersPerVCPU: inactive, SLO: r.SLO,
 			TonconVersion: r.Version,
 			Notes: fmt.Sprintf("toncon loadtest capacity: rooms of %d; active: everyone moving, %g updates/s; "+
-				"inactive: one in %d moving, the rest still at %g a second; no voice (the SFU is not built yet)",
-				r.PerRoom, Profiles["active"].Rate, Profiles["inactive"].MovingOneIn, Profiles["inactive"].StillRate)},
-		PerRoom: r.PerRoom, Profiles: r.Profiles,
+				"inactive: one in %d moving, the rest still at %g a second; %s",
+				r.PerRoom, Profiles["active"].Rate, Profiles["inactive"].MovingOneIn, Profiles["inactive"].StillRate, r.voiceNote())},
+		PerRoom: r.PerRoom, Media: r.Media, Profiles: r.Profiles,
 	}
 	if s := r.Profiles["single-room"]; s != nil && s.Best != nil {
 		f.SingleRoomUsers = s.Best.Users - s.Best.Failed

@@ -401,7 +401,9 @@ func (m *mediaPeer) publish(ctx context.Context) error {
 	return nil
 }
 
-// talk sends a voice packet every 20 ms until the measured window ends or everyone leaves.
+// talk sends a voice packet every 20 ms until the measured window ends or everyone leaves. A capture clock
+// does not wait for a late sender: when the generator wakes late, the packets due meanwhile go out at once (a
+// few at most), so a talker keeps to 50 a second on average as a browser does.
 func (m *mediaPeer) talk(track *webrtc.TrackLocalStaticRTP) {
 	p, r := m.p, m.p.r
 	v := &p.voice
@@ -417,7 +419,8 @@ func (m *mediaPeer) talk(track *webrtc.TrackLocalStaticRTP) {
 	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: ptOpus, SSRC: rand.Uint32(),
 		SequenceNumber: uint16(rand.Uint32()), Timestamp: rand.Uint32()}}
 	buf := make([]byte, 0, voiceMaxPayload)
-	var seq uint32
+	start := time.Now()
+	var frame, seq uint32 // frames of the capture clock handled; packets sent (the stamp's sequence)
 	for {
 		select {
 		case <-tick.C:
@@ -426,23 +429,37 @@ func (m *mediaPeer) talk(track *webrtc.TrackLocalStaticRTP) {
 		case <-r.closeAll:
 			return
 		}
-		now := time.Now().UnixMicro()
-		if now >= r.windowEnd.Load() {
-			return // the window is over: quiet, so the drain sees only packets in flight
+		due := uint32(time.Since(start)/voiceInterval) + 1
+		if due > frame+maxVoiceBurst {
+			// A stall too long to make up: those frames are gone, as a browser's would be. The RTP clock moves
+			// on; the stamp's sequence counts only packets sent, so receivers' gaps stay the network's.
+			skipped := due - maxVoiceBurst - frame
+			frame += skipped
+			pkt.SequenceNumber += uint16(skipped)
+			pkt.Timestamp += skipped * (48000 / voicePerSecond)
 		}
-		seq++
-		pkt.SequenceNumber++
-		pkt.Timestamp += 48000 / voicePerSecond
-		pkt.Payload = appendVoice(buf[:0], p.idx, seq, now)
-		if err := track.WriteRTP(&pkt); err != nil {
-			return
-		}
-		v.packetsOut.Add(1)
-		if p.mediaCounted.Load() && r.inWindow(now) {
-			v.sentWindow.Add(1)
+		for ; frame < due; frame++ {
+			us := time.Now().UnixMicro()
+			if us >= r.windowEnd.Load() {
+				return // the window is over: quiet, so the drain sees only packets in flight
+			}
+			seq++
+			pkt.SequenceNumber++
+			pkt.Timestamp += 48000 / voicePerSecond
+			pkt.Payload = appendVoice(buf[:0], p.idx, seq, us)
+			if err := track.WriteRTP(&pkt); err != nil {
+				return
+			}
+			v.packetsOut.Add(1)
+			if p.mediaCounted.Load() && r.inWindow(us) {
+				v.sentWindow.Add(1)
+			}
 		}
 	}
 }
+
+// maxVoiceBurst is the most packets a late talker sends at once to catch up.
+const maxVoiceBurst = 5
 
 // keepToken refreshes the perms token on the media socket before it runs out, as the browser does, until
 // everyone leaves. A run shorter than a token's life never refreshes.
