@@ -311,7 +311,7 @@ describe("media objects: drop, see, move, pin, come back later", { timeout: 4200
     const pick = ada.page.locator("#objects-mine button.pick", { hasText: "sunset.png" });
     await pick.waitFor({ state: "visible", timeout: WAIT_MS });
     assert.match(await pick.innerText(), /image/);
-    await pick.click();
+    await pick.evaluate((b) => b.click()); // see press()
     const copy = await until(ada, "the second picture, loaded", () => {
       const list = window.toncon.objects.list();
       return list.length === 2 && list.find((o) => o.selected && o.status === "loaded");
@@ -328,7 +328,7 @@ describe("media objects: drop, see, move, pin, come back later", { timeout: 4200
     const link = `${new URL(up.origin).pathname}?token=${up.meta.access_token}`;
     await ada.page.click("#objects-add");
     await ada.page.fill("#objects-link", link);
-    await ada.page.click("#objects-link-add");
+    await ada.page.$eval("#objects-link-add", (b) => b.click()); // see press()
     // pdf.js is fetched and started the first time a PDF is shown: on a loaded machine that takes a while.
     const doc = await until(ada, "the PDF, loaded", () => window.toncon.objects.list().find((o) => o.kind === "pdf" && o.status === "loaded"), undefined, 3 * WAIT_MS);
     assert.equal(doc.pages, 2);

@@ -231,7 +231,8 @@ async function loadPdfjs() {
  */
 export async function loadPdf(THREE, src) {
   const lib = await loadPdfjs();
-  const doc = await lib.getDocument({ url: src, isEvalSupported: false }).promise;
+  const task = lib.getDocument({ url: src, isEvalSupported: false });
+  const doc = await task.promise;
   const canvas = document.createElement("canvas");
   const texture = new THREE.CanvasTexture(canvas);
   texture.colorSpace = THREE.SRGBColorSpace;
@@ -262,7 +263,7 @@ export async function loadPdf(THREE, src) {
     return rendering;
   };
   await showPage(1);
-  return { object: mesh, pages: doc.numPages, showPage, page: () => shown, dispose: () => doc.destroy() };
+  return { object: mesh, pages: doc.numPages, showPage, page: () => shown, dispose: () => task.destroy().catch(() => {}) };
 }
 
 /** A glTF model, scaled so its longest side is MODEL_SIZE and standing on its origin. */
