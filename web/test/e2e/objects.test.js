@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { deflateSync } from "node:zlib";
 
+import { createAdmin, signInOnHome } from "./accounts.js";
 import { assertNoErrors, enterRoom, launchBrowser, openPerson, screenshot, serverBinary, startServer, until, WAIT_MS } from "./harness.js";
 
 serverBinary(); // fail at once, with the build command, when there is no server
@@ -90,13 +91,46 @@ function pdf() {
 }
 
 /** Uploads bytes as a person's browser would, from the test: the server's {file_id, origin, meta}. */
-async function upload(server, name, bytes) {
+async function upload(server, name, bytes, token = "") {
   const form = new FormData();
   form.append("media", new Blob([bytes]), name);
-  const res = await fetch(`${server.url}/api/v1/media`, { method: "POST", body: form });
+  const res = await fetch(`${server.url}/api/v1/media`, { method: "POST", body: form, headers: token ? { authorization: `bearer ${token}` } : {} });
   const body = await res.json();
   assert.equal(res.status, 201, JSON.stringify(body));
   return body;
+}
+
+/**
+ * A scene as Spoke writes one (a .glb of JSON only: no meshes are needed): a spawn point facing -Z, a waypoint
+ * "Stage", a link to it in view to the right, a picture further off, and a media frame for pictures right where a
+ * new object appears (2 m ahead, 1.5 m up).
+ */
+function sceneGlb(imageSrc) {
+  const c = (components) => ({ MOZ_hubs_components: components });
+  const json = {
+    asset: { version: "2.0", generator: "toncon objects test" },
+    extensionsUsed: ["MOZ_hubs_components"],
+    extensions: { MOZ_hubs_components: { version: 4 } },
+    scene: 0,
+    scenes: [{ name: "Gallery", nodes: [0, 1, 2, 3, 4] }],
+    nodes: [
+      { name: "Spawn", translation: [0, 0, 0], extensions: c({ "spawn-point": {} }) },
+      { name: "Stage", translation: [6, 0, -6], extensions: c({ waypoint: { canBeSpawnPoint: false } }) },
+      { name: "ToStage", translation: [1.3, 1.6, -2.5], extensions: c({ link: { href: "#Stage" } }) },
+      { name: "Poster", translation: [-2, 2, -4], extensions: c({ image: { src: imageSrc, projection: "flat" } }) },
+      { name: "Frame", translation: [0, 1.5, -2], extensions: c({ "media-frame": { bounds: { x: 1.6, y: 1.2, z: 1 }, mediaType: "image" } }) },
+    ],
+  };
+  let text = JSON.stringify(json);
+  while (text.length % 4) text += " ";
+  const body = Buffer.from(text, "utf8");
+  const header = Buffer.alloc(20);
+  header.writeUInt32LE(0x46546c67, 0); // "glTF"
+  header.writeUInt32LE(2, 4);
+  header.writeUInt32LE(20 + body.length, 8);
+  header.writeUInt32LE(body.length, 12);
+  header.writeUInt32LE(0x4e4f534a, 16); // "JSON"
+  return Buffer.concat([header, body]);
 }
 
 /** A short WebM video recorded in the person's browser from a canvas (MediaRecorder), dropped on the room. */
@@ -439,5 +473,90 @@ describe("media objects: drop, see, move, pin, come back later", { timeout: 4200
     assert.match(await cleo.page.locator("#object-tools-status").innerText(), /Sign in/);
     await screenshot(cleo, "objects-04-cleo-finds-picture");
     assertNoErrors(cleo);
+  });
+});
+
+describe("a scene's media: a picture, a link to a waypoint, a media frame", { timeout: 240000 }, () => {
+  let server;
+  let browser;
+  let eve;
+
+  before(async () => {
+    server = await startServer();
+    await createAdmin(server); // Eve's account is an ordinary one
+    browser = await launchBrowser();
+    eve = await openPerson(browser, "eve");
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    await server?.cleanup();
+  });
+
+  test("the scene's picture shows, its link takes Eve to the waypoint, and a picture put in its frame fits it", { timeout: STEP_MS * 2 }, async () => {
+    const { token } = await signInOnHome(server, eve, "eve@example.org");
+    const picture = await upload(server, "poster.png", png(40, 40), token);
+    const imageSrc = `${new URL(picture.origin).pathname}?token=${picture.meta.access_token}`;
+    const file = await upload(server, "gallery.glb", sceneGlb(imageSrc), token);
+    assert.equal(file.meta.expected_content_type, "model/gltf-binary");
+    const auth = { "content-type": "application/json", authorization: `bearer ${token}` };
+    const made = await fetch(`${server.url}/api/v1/scenes`, {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ scene: { name: "Media gallery", description: "", attributions: "", allow_remixing: false, file_id: file.file_id, file_access_token: file.meta.access_token } }),
+    });
+    const sceneBody = await made.json();
+    assert.equal(made.status, 201, JSON.stringify(sceneBody));
+    const res = await fetch(`${server.url}/api/v1/hubs`, { method: "POST", headers: auth, body: JSON.stringify({ hub: { name: "Media gallery", scene_id: sceneBody.scenes[0].scene_id } }) });
+    const hub = await res.json();
+    assert.equal(res.status, 201, JSON.stringify(hub));
+
+    // Eve made the room: her browser keeps its creator token, as the home page does, and claims it as she joins.
+    await eve.page.evaluate(({ id, t }) => sessionStorage.setItem(`toncon.creator.${id}`, t), { id: hub.hub_id, t: hub.creator_assignment_token });
+    await eve.page.goto(new URL(hub.url, server.url).href);
+    await until(eve, "Eve to own the room", () => window.toncon?.roles?.creator === true);
+    await enterRoom(eve, { displayName: "Eve" });
+    const media = await until(eve, "the scene's picture", () => {
+      const m = window.toncon.objects.sceneMedia();
+      return m.panels.length === 1 && m;
+    }, undefined, 2 * WAIT_MS);
+    assert.deepEqual(media.panels, [{ x: -2, y: 2, z: -4 }]);
+    assert.deepEqual(media.frames, [{ mediaType: "image", position: { x: 0, y: 1.5, z: -2 } }]);
+    assert.equal(media.links.length, 1);
+    assert.equal(media.links[0].href, "#Stage");
+    await screenshot(eve, "objects-scene-01-arrived");
+
+    // A click on the link: Eve is at the Stage waypoint.
+    const start = await eve.page.evaluate(() => window.toncon.avatarPosition());
+    assert.ok(Math.hypot(start.x, start.z) < 0.01, "Eve starts on the spawn point");
+    const { point } = media.links[0];
+    assert.ok(point, "the link is in view");
+    await eve.page.mouse.click(point.x, point.y);
+    const there = await until(eve, "Eve to be at the Stage", () => {
+      const p = window.toncon.avatarPosition();
+      return Math.hypot(p.x - 6, p.z + 6) < 0.01 && p;
+    });
+    assert.ok(Math.abs(there.y) < 0.01);
+
+    // Back at the spawn, facing the frame: a picture dropped there and nudged snaps into it, sized to fit.
+    await eve.page.reload(); // the page comes back into the room by itself, at a spawn point
+    await until(eve, "Eve back in the room", () => window.toncon?.state === "room", undefined, 2 * WAIT_MS);
+    await dropFile(eve, "square.png", "image/png", png(64, 32));
+    const [dropped] = await until(eve, "the dropped picture", () => {
+      const list = window.toncon.objects.list();
+      return list.length === 1 && list[0].status === "loaded" && list;
+    });
+    const at = await eve.page.evaluate((id) => window.toncon.objects.screenPoint(id), dropped.id);
+    await eve.page.mouse.move(at.x, at.y);
+    await eve.page.mouse.down();
+    for (let i = 1; i <= 5; i++) await eve.page.mouse.move(at.x + 8 * i, at.y + 3 * i);
+    await eve.page.mouse.up();
+    const [framed] = await eve.page.evaluate(() => window.toncon.objects.list());
+    for (const [k, v] of Object.entries({ x: 0, y: 1.5, z: -2 })) assert.ok(Math.abs(framed.position[k] - v) < 1e-6, `in the frame's middle (${k}: ${framed.position[k]})`);
+    // The 2:1 panel (1 m × 0.5 m) grows to the frame's 1.6 m width; its height (0.8 m) fits the frame's 1.2 m.
+    for (const k of ["x", "y", "z"]) assert.ok(Math.abs(framed.scale[k] - 1.6) < 1e-6, `scaled to fit (${k}: ${framed.scale[k]})`);
+    await screenshot(eve, "objects-scene-02-framed");
+    assertNoErrors(eve);
   });
 });

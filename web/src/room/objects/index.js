@@ -652,6 +652,24 @@ export function mountObjects({ hub, hubId, showBanner = () => {} }) {
     turnPage: (id, delta) => (entity(id) ? turnPage(entity(id), delta) : false),
     /** Where the object's centre is on the page, in CSS pixels, for a test that drags it with the mouse. */
     screenPoint: (id) => pointer?.screenPoint(entity(id)) ?? null,
+    /** The scene's links (where they show on the page), media frames and the pictures and videos it placed. */
+    sceneMedia: () => {
+      const room = world?.room || {};
+      const at = (o) => {
+        const v = new window.AFRAME.THREE.Vector3();
+        o.getWorldPosition(v);
+        return { x: v.x, y: v.y, z: v.z };
+      };
+      const panels = [];
+      room.sceneEntity?.object3D.traverse((o) => {
+        if (o.name === "toncon-media-panel") panels.push(at(o));
+      });
+      return {
+        links: (room.links || []).map((l) => ({ href: l.href, point: pointer?.screenPoint(l.object) ?? null })),
+        frames: (room.mediaFrames || []).map((f) => ({ mediaType: f.mediaType, position: at(f.object) })),
+        panels,
+      };
+    },
   };
 
   return { setWorld, setRoomState, api };

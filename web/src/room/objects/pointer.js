@@ -129,12 +129,13 @@ export class Pointer {
     if (d?.started) this.endMove(d.entity);
   }
 
-  /** Where an entity's centre shows on the page (CSS pixels), or null when it is behind us. */
+  /** Where an entity's (or a three.js object's) centre shows on the page (CSS pixels), or null when it is behind us. */
   screenPoint(e) {
-    if (!e) return null;
+    const object = e?.object3D || (e?.isObject3D ? e : null);
+    if (!object) return null;
     const v = new this.THREE.Vector3();
-    const box = new this.THREE.Box3().setFromObject(e.object3D);
-    if (box.isEmpty()) e.object3D.getWorldPosition(v);
+    const box = new this.THREE.Box3().setFromObject(object);
+    if (box.isEmpty()) object.getWorldPosition(v);
     else box.getCenter(v);
     v.project(this.world.scene.camera);
     if (v.z > 1) return null;
