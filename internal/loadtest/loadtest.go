@@ -325,9 +325,10 @@ type sample struct {
 }
 
 func (r *run) sample(ctx context.Context) sample {
-	s := sample{c: r.counters(), cpu: processCPU()}
+	// The time is taken with the generator's own counters, not after the scrape: a slow /metrics would
+	// otherwise stretch or shrink the interval the counts are divided by.
+	s := sample{c: r.counters(), cpu: processCPU(), at: time.Now()}
 	s.server, s.srvErr = r.scrape(ctx)
-	s.at = time.Now()
 	return s
 }
 
