@@ -18,6 +18,7 @@ import (
 
 	"toncon/internal/auth"
 	"toncon/internal/cost"
+	"toncon/internal/httpjson"
 	"toncon/internal/hub"
 	"toncon/internal/ops"
 	"toncon/internal/store"
@@ -115,17 +116,6 @@ func (j *jsonMuxErrors) Write(b []byte) (int, error) {
 		return len(b), nil
 	}
 	return j.ResponseWriter.Write(b)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, status int, code, message string) {
-	writeJSON(w, status, map[string]string{"error": code, "message": message})
 }
 
 // decodeBody reads a bounded JSON body into v, answering the client itself when it cannot.
@@ -296,3 +286,9 @@ func randomHex(n int) (string, error) {
 	}
 	return hex.EncodeToString(b), nil
 }
+
+// writeJSON and writeError keep this package's many call sites short.
+var (
+	writeJSON  = httpjson.Write
+	writeError = httpjson.Error
+)

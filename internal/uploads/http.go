@@ -1,7 +1,6 @@
 package uploads
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"mime"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"toncon/internal/auth"
+	"toncon/internal/httpjson"
 	"toncon/internal/store"
 )
 
@@ -22,17 +22,6 @@ func (s *Service) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("/api/v1/media", s.handleUpload)
 	mux.HandleFunc("/api/v1/media/mine", s.handleMine)
 	mux.HandleFunc("/files/", s.handleFile)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, status int, code, message string) {
-	writeJSON(w, status, map[string]string{"error": code, "message": message})
 }
 
 type uploadMeta struct {
@@ -253,3 +242,9 @@ func (s *Service) handleFile(w http.ResponseWriter, r *http.Request) {
 	}
 	http.ServeContent(w, r, "", f.CreatedAt, blob)
 }
+
+// writeJSON and writeError keep this package's many call sites short.
+var (
+	writeJSON  = httpjson.Write
+	writeError = httpjson.Error
+)
