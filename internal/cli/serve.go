@@ -45,6 +45,7 @@ func runServe(ctx context.Context, args []string, env Env) int {
 	fs.Int(&cfg.Media.TCPPort, "media-tcp-port", 4443, "TCP port for media when UDP is blocked (ICE-TCP); 0 picks a free one, -1 turns it off")
 	fs.String(&cfg.Media.ListenIP, "media-listen-ip", "", "address media listens on (default: all); the seed's MEDIASOUP_LISTEN_IP")
 	fs.String(&cfg.Media.AnnouncedIP, "media-announced-ip", "", "public address to announce for media behind 1:1 NAT (e.g. a cloud VM's public IP); the seed's MEDIASOUP_ANNOUNCED_IP")
+	fs.Int(&cfg.Media.MaxVoices, "media-max-voices", 6, "forward only each room's N loudest voices, by the audio level browsers send (voices without it always go through); 0 forwards every voice")
 	for _, l := range []struct {
 		kind string
 		def  int64

@@ -112,6 +112,7 @@ type client struct {
 // received counts what a subscriber got from one track.
 type received struct {
 	packets atomic.Int64
+	gaps    atomic.Int64 // sequence numbers skipped on the receiving side (the SFU renumbers each receiver's stream)
 	last    atomic.Value // []byte: the payload of the last packet
 }
 
@@ -293,6 +294,8 @@ func (c *client) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		defer c.wg.Done()
 		buf := make([]byte, 1500)
 		var pkt rtp.Packet
+		var lastSeq uint16
+		first := true
 		for {
 			n, _, err := tr.Read(buf)
 			if err != nil {
@@ -300,6 +303,12 @@ func (c *client) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			}
 			if pkt.Unmarshal(buf[:n]) == nil {
 				r.last.Store(append([]byte(nil), pkt.Payload...))
+				if d := int16(pkt.SequenceNumber - lastSeq); !first && d > 1 {
+					r.gaps.Add(int64(d - 1))
+				}
+				if first || int16(pkt.SequenceNumber-lastSeq) > 0 {
+					lastSeq, first = pkt.SequenceNumber, false
+				}
 			}
 			r.packets.Add(1)
 		}
@@ -315,6 +324,17 @@ func (c *client) got(session, kind string) int64 {
 		return 0
 	}
 	return r.packets.Load()
+}
+
+// gaps returns how many sequence numbers were skipped in what this client received of kind from session.
+func (c *client) gaps(session, kind string) int64 {
+	c.mu.Lock()
+	r := c.recv[session+"/"+kind]
+	c.mu.Unlock()
+	if r == nil {
+		return 0
+	}
+	return r.gaps.Load()
 }
 
 func (c *client) lastPayload(session, kind string) []byte {

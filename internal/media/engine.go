@@ -161,7 +161,7 @@ func registerCodecs(me *webrtc.MediaEngine) error {
 
 // registerInterceptors adds what an SFU needs from Pion's interceptors: NACK (ask publishers for lost packets,
 // answer subscribers' NACKs from a send buffer), RTCP sender and receiver reports, the MID/RID header extensions
-// for simulcast, and TWCC feedback to publishers so browsers can estimate their uplink. Left out on purpose: the
+// for simulcast, the audio level of voices, and TWCC feedback to publishers so browsers can estimate their uplink. Left out on purpose: the
 // stats interceptor (a per-packet cost for getStats, which nobody calls here) and TWCC sequence numbers on what
 // we send (we do not run a send-side estimator; layers follow receiver reports, see forward.go).
 func registerInterceptors(me *webrtc.MediaEngine, reg *interceptor.Registry) error {
@@ -178,6 +178,12 @@ func registerInterceptors(me *webrtc.MediaEngine, reg *interceptor.Registry) err
 		return err
 	}
 	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.SDESMidURI}, webrtc.RTPCodecTypeAudio); err != nil {
+		return err
+	}
+	// The audio level of each voice packet (RFC 6464), for loudest-voice forwarding (voices.go). Only on what
+	// the server receives: the forwarder strips publishers' extensions, so it is not offered to subscribers.
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio,
+		webrtc.RTPTransceiverDirectionRecvonly); err != nil {
 		return err
 	}
 	return webrtc.ConfigureTWCCSender(me, reg)

@@ -131,6 +131,9 @@ func (p *peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 			source = p.videoSource
 		}
 		t = newPubTrack(p, remote, source)
+		if t.kind == webrtc.RTPCodecTypeAudio {
+			t.levelID = audioLevelID(recv)
+		}
 		p.tracks[recv] = t
 	}
 	l := t.addLayer(remote)
@@ -191,8 +194,16 @@ type pubTrack struct {
 	codec webrtc.RTPCodecCapability
 	video videoCodec
 
-	downs     atomic.Pointer[[]*downTrack] // copy-on-write under mu; the readers load it once a packet
-	forwarded atomic.Int64                 // packets written to subscribers
+	downs      atomic.Pointer[[]*downTrack] // copy-on-write under mu; the readers load it once a packet
+	forwarded  atomic.Int64                 // packets written to subscribers
+	suppressed atomic.Bool                  // audio: not among the room's loudest voices (voices.go)
+	dropped    atomic.Int64                 // packets not written to subscribers because the voice was suppressed
+
+	// Audio level (voices.go): the negotiated extension id, and the smoothed loudness the reader keeps.
+	levelID  uint8
+	loudness atomic.Int32 // dB above silence × loudScale
+	levelAt  atomic.Int64 // nanotime of the last packet with a level
+	hasLevel atomic.Bool  // some packet carried a level
 
 	mu     sync.Mutex // guards layers, order, source and the writable list behind downs
 	layers []*layer
@@ -353,15 +364,24 @@ func (t *pubTrack) readLoop(l *layer) {
 			continue
 		}
 		l.bytes.Add(int64(n))
-		if t.kind == webrtc.RTPCodecTypeAudio && !t.owner.audioOn.Load() {
-			gated = true // muted or no voice_chat: read and drop
-			continue
+		now := nanotime()
+		if t.kind == webrtc.RTPCodecTypeAudio {
+			if !t.owner.audioOn.Load() {
+				gated = true // muted or no voice_chat: read and drop
+				continue
+			}
+			t.observeLevel(&pkt, now)
+			if t.suppressed.Load() {
+				gated = true // not among the loudest voices: read and drop
+				t.dropped.Add(int64(len(*t.downs.Load())))
+				continue
+			}
 		}
 		if gated {
 			gated = false
 			gen++ // subscribers close the sequence gap the dropped packets left
 		}
-		t.forward(l, gen, &pkt, &scratch, nanotime())
+		t.forward(l, gen, &pkt, &scratch, now)
 	}
 }
 

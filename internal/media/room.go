@@ -126,6 +126,8 @@ func (r *room) removeTrack(t *pubTrack) []*peer {
 			r.tracks = append(r.tracks[:i], r.tracks[i+1:]...)
 			r.sfu.stats.forwardedBase.Add(t.forwarded.Load())
 			t.forwarded.Store(0)
+			r.sfu.stats.suppressedBase.Add(t.dropped.Load())
+			t.dropped.Store(0)
 			break
 		}
 	}

@@ -43,6 +43,12 @@ type Config struct {
 	WriteTimeout    time.Duration // per signalling write and ping; default 10 s
 	PingInterval    time.Duration // WebSocket pings, which find half-open sockets; default 20 s
 	Tick            time.Duration // layer choice, keyframe retries and load figures; default 1 s
+
+	// MaxVoices is how many voices each room forwards: its loudest, by the audio level browsers send (see
+	// voices.go). 0 forwards every voice. Voices without a level are always forwarded.
+	MaxVoices int
+	// VoiceInterval is how often each room re-chooses its loudest voices; default 200 ms.
+	VoiceInterval time.Duration
 }
 
 // SFU is the media server of one process.
@@ -66,6 +72,7 @@ type counters struct {
 	joinsRefused    atomic.Int64
 	streams         atomic.Int64 // forwarded streams now: bound (track, subscriber) pairs
 	forwardedBase   atomic.Int64 // packets forwarded by tracks that have ended
+	suppressedBase  atomic.Int64 // packets suppressed by tracks that have ended
 	pps             atomic.Int64 // forwarded packets per second over the last tick
 }
 
@@ -90,6 +97,10 @@ func New(cfg Config) (*SFU, error) {
 	setDefault(&cfg.WriteTimeout, 10*time.Second)
 	setDefault(&cfg.PingInterval, 20*time.Second)
 	setDefault(&cfg.Tick, time.Second)
+	setDefault(&cfg.VoiceInterval, 200*time.Millisecond)
+	if cfg.MaxVoices < 0 {
+		return nil, fmt.Errorf("media: the most voices to forward is 0 (all) or more, not %d", cfg.MaxVoices)
+	}
 	if cfg.MaxMessageBytes <= 0 {
 		cfg.MaxMessageBytes = 256 << 10
 	}
@@ -100,6 +111,10 @@ func New(cfg Config) (*SFU, error) {
 	s := &SFU{cfg: cfg, log: cfg.Log, tr: tr, rooms: map[string]*room{}, stopTick: make(chan struct{})}
 	s.wg.Add(1)
 	go s.tickLoop()
+	if cfg.MaxVoices > 0 {
+		s.wg.Add(1)
+		go s.voiceLoop()
+	}
 	cfg.Log.Info("media is listening", "udp_port", tr.udpPort, "tcp_port", tr.tcpPort,
 		"listen_ip", cfg.ListenIP, "announced_ip", cfg.AnnouncedIP)
 	return s, nil
@@ -233,24 +248,30 @@ type Load struct {
 	Streams          int64 `json:"streams"`
 	ForwardedPackets int64 `json:"forwarded_packets"`
 	ForwardedPPS     int64 `json:"forwarded_pps"`
+	// SuppressedPackets counts the packet writes loudest-voice forwarding saved: a suppressed voice's packet
+	// times the receivers it would have gone to (comparable to ForwardedPackets).
+	SuppressedPackets int64 `json:"suppressed_packets"`
+	MaxVoices         int   `json:"max_voices"` // 0: every voice is forwarded
 }
 
 // Load returns the current load.
 func (s *SFU) Load() Load {
-	l := Load{Streams: s.stats.streams.Load(), ForwardedPPS: s.stats.pps.Load()}
+	l := Load{Streams: s.stats.streams.Load(), ForwardedPPS: s.stats.pps.Load(), MaxVoices: s.cfg.MaxVoices}
 	l.Cap = l.Streams
 	rooms := s.roomList()
 	l.Rooms = len(rooms)
-	var fwd int64
+	var fwd, sup int64
 	for _, r := range rooms {
 		peers, tracks := r.counts()
 		l.Peers += peers
 		l.Tracks += len(tracks)
 		for _, t := range tracks {
 			fwd += t.forwarded.Load()
+			sup += t.dropped.Load()
 		}
 	}
 	l.ForwardedPackets = s.stats.forwardedBase.Load() + fwd
+	l.SuppressedPackets = s.stats.suppressedBase.Load() + sup
 	return l
 }
 
@@ -277,6 +298,25 @@ func (s *SFU) tickLoop() {
 				s.stats.pps.Store(int64(float64(fwd-lastFwd) / secs))
 			}
 			lastFwd, last = fwd, now
+		}
+	}
+}
+
+// voiceLoop re-chooses every room's loudest voices every VoiceInterval (voices.go). It runs only with MaxVoices
+// set: without it nothing is ever suppressed.
+func (s *SFU) voiceLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.cfg.VoiceInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopTick:
+			return
+		case <-t.C:
+			now := nanotime()
+			for _, r := range s.roomList() {
+				r.selectVoices(s.cfg.MaxVoices, now)
+			}
 		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 )
 
 var mediaMetrics = []string{"toncon_media_rooms", "toncon_media_peers", "toncon_media_tracks", "toncon_media_streams",
-	"toncon_media_forwarded_packets_total"}
+	"toncon_media_forwarded_packets_total", "toncon_media_suppressed_packets_total"}
 
 // TestMediaMetricsMoveWhenAPeerPublishes brings two people into a room's media with the load generator's
 // simulated people (real Pion peers over the signalling protocol): one talks, one listens.

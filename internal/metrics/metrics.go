@@ -76,6 +76,7 @@ type collector struct {
 
 	mediaRooms, mediaPeers, mediaTracks *prometheus.Desc
 	mediaStreams, mediaForwarded        *prometheus.Desc
+	mediaSuppressed                     *prometheus.Desc
 }
 
 func newCollector(src Sources) *collector {
@@ -107,6 +108,7 @@ func newCollector(src Sources) *collector {
 		mediaTracks:     d("media_tracks", "Tracks published now (a microphone, a camera or a screen each)."),
 		mediaStreams:    d("media_streams", "Forwarded streams now: (track, receiver) pairs, the figure media CPU grows with."),
 		mediaForwarded:  d("media_forwarded_packets_total", "RTP packets the media server has sent to receivers."),
+		mediaSuppressed: d("media_suppressed_packets_total", "Voice packets not sent to receivers because the voice was not among its room's loudest (--media-max-voices), once per receiver."),
 	}
 }
 
@@ -117,7 +119,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		ch <- d
 	}
 	if c.src.Media != nil {
-		for _, d := range []*prometheus.Desc{c.mediaRooms, c.mediaPeers, c.mediaTracks, c.mediaStreams, c.mediaForwarded} {
+		for _, d := range []*prometheus.Desc{c.mediaRooms, c.mediaPeers, c.mediaTracks, c.mediaStreams, c.mediaForwarded, c.mediaSuppressed} {
 			ch <- d
 		}
 	}
@@ -165,5 +167,6 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.mediaTracks, float64(l.Tracks))
 		gauge(c.mediaStreams, float64(l.Streams))
 		counter(c.mediaForwarded, l.ForwardedPackets)
+		counter(c.mediaSuppressed, l.SuppressedPackets)
 	}
 }
