@@ -56,7 +56,8 @@ export function listenerFor(THREE, sceneEl) {
   const camera = sceneEl.camera;
   if (!camera) return null;
   let found = null;
-  camera.traverse((o) => {
+  // The camera entity's object may hold one already (the voices' listener, media/spatial.js).
+  (camera.el?.object3D || camera).traverse((o) => {
     if (!found && o.type === "AudioListener") found = o;
   });
   if (found) return found;
