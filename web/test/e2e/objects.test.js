@@ -381,6 +381,23 @@ describe("media objects: drop, see, move, pin, come back later", { timeout: 4200
     await until(bob, "the copy to go for Bob", (id) => !window.toncon.objects.list().some((o) => o.id === id), copy.id);
   });
 
+  test("a link pasted on the room (not into a text box) shows what it links to", { timeout: STEP_MS }, async () => {
+    const [first] = await objects(ada);
+    await ada.page.evaluate((link) => {
+      const data = new DataTransfer();
+      data.setData("text/plain", link);
+      document.querySelector("#scene-host canvas").dispatchEvent(new ClipboardEvent("paste", { bubbles: true, cancelable: true, clipboardData: data }));
+    }, new URL(first.src, server.url).href);
+    const pasted = await until(ada, "the pasted picture, loaded", () => {
+      const list = window.toncon.objects.list();
+      return list.length === 2 && list.find((o) => o.selected && o.status === "loaded");
+    });
+    assert.equal(pasted.src, first.src, "a link to this server is shared as a path, token and all");
+    assert.equal(pasted.contentType, "image/png", "the type the server gives");
+    await press(ada, "remove");
+    await until(ada, "the pasted picture to go", () => window.toncon.objects.list().length === 1);
+  });
+
   test("a link to a PDF on this server shows it; Ada turns the page and Bob's panel turns with it", { timeout: STEP_MS }, async () => {
     const up = await upload(server, "plans.pdf", pdf());
     assert.equal(up.meta.expected_content_type, "application/pdf");
