@@ -345,7 +345,8 @@ type counters struct {
 // voiceSnap sums voiceCounters.
 type voiceSnap struct {
 	packetsOut, packetsIn, bytesIn, tracksIn int64
-	sentWindow, gotWindow                    int64
+	sentWindow, gotWindow, lostWindow        int64
+	resumed                                  int64
 	gaps, dups, foreign, bad                 int64
 	delays                                   histSnap
 }
@@ -357,6 +358,8 @@ func (s *voiceSnap) add(v *voiceCounters) {
 	s.tracksIn += v.tracksIn.Load()
 	s.sentWindow += v.sentWindow.Load()
 	s.gotWindow += v.gotWindow.Load()
+	s.lostWindow += v.lostWindow.Load()
+	s.resumed += v.resumed.Load()
 	s.gaps += v.gaps.Load()
 	s.dups += v.dups.Load()
 	s.foreign += v.foreign.Load()
@@ -390,9 +393,10 @@ func (r *run) counters() counters {
 	return c
 }
 
-// expectedVoiceWindow is how many in-window voice packets should have arrived: every measured person should
-// receive every in-window packet of every other measured person who talks in its room.
-func (r *run) expectedVoiceWindow() int64 {
+// offeredVoiceWindow is how many in-window voice packets would arrive if the server forwarded every voice:
+// every measured person would receive every in-window packet of every other measured person who talks in its
+// room. With loudest-voice forwarding fewer are sent; see media.go for how loss is counted then.
+func (r *run) offeredVoiceWindow() int64 {
 	var total int64
 	for _, rm := range r.rooms {
 		var sent, receivers int64

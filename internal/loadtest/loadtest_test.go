@@ -210,6 +210,10 @@ func TestRunWithMediaMeasuresVoiceThroughTheSFU(t *testing.T) {
 	if m.OutPerSecond < 40 || m.OutPerSecond > 62 || m.InPerSecond < 80 || m.InPerSecond > 124 {
 		t.Errorf("voice packets out %.0f/s, in %.0f/s; want 50 and 100", m.OutPerSecond, m.InPerSecond)
 	}
+	// A server that forwards every voice leaves none out: what was offered arrived or was lost.
+	if m.NotForwarded > m.Offered/100 || m.Server.SuppressedPerSecond != 0 {
+		t.Errorf("offered %d, not forwarded %d, server suppressed %.0f/s with every voice forwarded", m.Offered, m.NotForwarded, m.Server.SuppressedPerSecond)
+	}
 	// The server's /metrics saw the same: three peers, one track forwarded to two, and the packets.
 	if m.Server.Peers != 3 || m.Server.Tracks != 1 || m.Server.Streams != 2 || m.Server.ForwardedPerSecond < 80 {
 		t.Errorf("media server figures %+v", m.Server)

@@ -6,6 +6,17 @@ package loadtest
 // Talkers send Opus-sized RTP packets (60 to 160 bytes, 50 a second) whose payload carries the sender, a sequence
 // number and the send time; nothing is encoded or decoded, so a simulated voice costs the generator a packet
 // write, and a received one a packet read and a few comparisons.
+//
+// Each packet also carries the audio level extension a browser adds (RFC 6464), so that a server forwarding only
+// each room's loudest voices (serve --media-max-voices) has levels to choose by. Each talker has its own base
+// loudness and swells and fades around it (voiceLevel), so the loudest few change during a run.
+//
+// Loss with loudest-voice forwarding: a receiver does not get the voices the server left out, on purpose, so
+// "every packet of every talker" is not what it should receive. The server numbers each receiver's stream on
+// (it closes the sequence gaps a suppressed or muted voice leaves), so a gap in the RTP sequence numbers a
+// receiver sees is a packet the server sent and the receiver lost. Voice loss is counted that way: the packets
+// received plus the gaps before them, for packets stamped inside the window. What the server did not forward
+// is reported apart (MediaStats.NotForwarded: offered minus received minus lost).
 
 import (
 	"context"
@@ -14,6 +25,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -27,6 +39,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/logging"
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -86,6 +99,10 @@ func newMediaKit(base *url.URL, tlsConfig *tls.Config) (*mediaKit, error) {
 	}, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, fmt.Errorf("media: %w", err)
 	}
+	// Offered as Chromium does; a server that does not take it gets packets without it.
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, fmt.Errorf("media: %w", err)
+	}
 	logs := logging.NewDefaultLoggerFactory()
 	logs.DefaultLogLevel = logging.LogLevelDisabled
 	se := webrtc.SettingEngine{LoggerFactory: logs}
@@ -109,6 +126,8 @@ func newMediaKit(base *url.URL, tlsConfig *tls.Config) (*mediaKit, error) {
 type voiceCounters struct {
 	packetsOut, packetsIn, bytesIn atomic.Int64
 	sentWindow, gotWindow          atomic.Int64 // in-window voice packets: sent, and received from others
+	lostWindow                     atomic.Int64 // RTP sequence gaps before in-window packets received from others
+	resumed                        atomic.Int64 // a voice came back after the server left a stretch of it out
 	gaps, dups, foreign, bad       atomic.Int64
 	tracksIn                       atomic.Int64 // others' voices this person started receiving
 	delays                         hist
@@ -317,7 +336,8 @@ func (m *mediaPeer) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	go func() {
 		buf := make([]byte, 1500)
 		var pkt rtp.Packet
-		var last uint32
+		var last uint32    // the stamp's sequence: a jump is a stretch the server did not forward, or a loss
+		var lastRTP uint16 // the receiver's RTP sequence: a jump is a loss
 		for {
 			n, _, err := tr.Read(buf)
 			if err != nil {
@@ -344,14 +364,19 @@ func (m *mediaPeer) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 				v.dups.Add(1)
 				continue
 			}
-			if last != 0 && seq > last+1 {
-				v.gaps.Add(int64(seq - last - 1))
+			var lost int64
+			if d := int16(pkt.SequenceNumber - lastRTP); last != 0 && d > 1 {
+				lost = int64(d - 1)
+				v.gaps.Add(lost)
+			} else if last != 0 && seq > last+1 {
+				v.resumed.Add(1) // packets missing from the stamps but not from the RTP numbers: left out, not lost
 			}
-			last = seq
+			last, lastRTP = seq, pkt.SequenceNumber
 			if !p.mediaCounted.Load() || !r.inWindow(sent) || !r.persons[from].mediaCounted.Load() {
 				continue
 			}
 			v.gotWindow.Add(1)
+			v.lostWindow.Add(lost)
 			v.delays.observeShared(now - sent)
 		}
 	}()
@@ -373,7 +398,8 @@ func (m *mediaPeer) publish(ctx context.Context) error {
 	m.pub = pc
 	m.mu.Unlock()
 	m.watch(pc, "publish")
-	if _, err := pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+	tr, err := pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
 		return err
 	}
 	offer, err := pc.CreateOffer(nil)
@@ -396,15 +422,30 @@ func (m *mediaPeer) publish(ctx context.Context) error {
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: ans.SDP}); err != nil {
 		return err
 	}
+	var levelID uint8 // 0: the server did not take the audio level extension
+	for _, h := range tr.Sender().GetParameters().HeaderExtensions {
+		if h.URI == sdp.AudioLevelURI && h.ID > 0 && h.ID < 15 {
+			levelID = uint8(h.ID)
+		}
+	}
 	m.wg.Add(1)
-	go func() { defer m.wg.Done(); m.talk(track) }()
+	go func() { defer m.wg.Done(); m.talk(track, levelID) }()
 	return nil
 }
 
-// talk sends a voice packet every 20 ms until the measured window ends or everyone leaves. A capture clock
-// does not wait for a late sender: when the generator wakes late, the packets due meanwhile go out at once (a
-// few at most), so a talker keeps to 50 a second on average as a browser does.
-func (m *mediaPeer) talk(track *webrtc.TrackLocalStaticRTP) {
+// voiceLevel is a talker's audio level at t (RFC 6464: -dBov, 0 the loudest, 127 silence): a base loudness of
+// its own between -20 and -50 dBov, swelling and fading by up to 15 dB every 2 to 4 s, as speech does.
+// Talkers' swells are out of step, so which are the loudest changes every few seconds.
+func voiceLevel(person int, t time.Duration) byte {
+	base := 20 + (person*7)%31
+	period := float64(2+person%3) * float64(time.Second)
+	phase := math.Mod(float64(person)*0.37, 1)
+	x := math.Mod(float64(t)/period+phase, 1)
+	swell := 15 * (2*math.Abs(2*x-1) - 1) // a triangle from -15 to +15 dB
+	return byte(min(127, max(0, base+int(swell))))
+}
+
+func (m *mediaPeer) talk(track *webrtc.TrackLocalStaticRTP, levelID uint8) {
 	p, r := m.p, m.p.r
 	v := &p.voice
 	phase := time.NewTimer(rand.N(voiceInterval)) // independent talkers are not in step
@@ -419,6 +460,7 @@ func (m *mediaPeer) talk(track *webrtc.TrackLocalStaticRTP) {
 	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: ptOpus, SSRC: rand.Uint32(),
 		SequenceNumber: uint16(rand.Uint32()), Timestamp: rand.Uint32()}}
 	buf := make([]byte, 0, voiceMaxPayload)
+	var level [1]byte
 	start := time.Now()
 	var frame, seq uint32 // frames of the capture clock handled; packets sent (the stamp's sequence)
 	for {
@@ -432,10 +474,10 @@ func (m *mediaPeer) talk(track *webrtc.TrackLocalStaticRTP) {
 		due := uint32(time.Since(start)/voiceInterval) + 1
 		if due > frame+maxVoiceBurst {
 			// A stall too long to make up: those frames are gone, as a browser's would be. The RTP clock moves
-			// on; the stamp's sequence counts only packets sent, so receivers' gaps stay the network's.
+			// on; sequence numbers (RTP's and the stamp's) count only packets sent, so receivers' gaps stay the
+			// network's.
 			skipped := due - maxVoiceBurst - frame
 			frame += skipped
-			pkt.SequenceNumber += uint16(skipped)
 			pkt.Timestamp += skipped * (48000 / voicePerSecond)
 		}
 		for ; frame < due; frame++ {
@@ -447,6 +489,10 @@ func (m *mediaPeer) talk(track *webrtc.TrackLocalStaticRTP) {
 			pkt.SequenceNumber++
 			pkt.Timestamp += 48000 / voicePerSecond
 			pkt.Payload = appendVoice(buf[:0], p.idx, seq, us)
+			if levelID != 0 {
+				level[0] = voiceLevel(p.idx, time.Duration(frame)*voiceInterval)
+				_ = pkt.SetExtension(levelID, level[:])
+			}
 			if err := track.WriteRTP(&pkt); err != nil {
 				return
 			}

@@ -34,8 +34,11 @@ type Result struct {
 }
 
 // MediaStats are the voice figures of a run with --media: talkers send Opus-sized RTP through the SFU and
-// every measured person receives every other talker in its room. Delay and loss are counted as for pose
-// updates, on the voice packets sent inside the window, from the stamp in each payload.
+// every measured person receives the other talkers in its room the server forwards (all of them, or the
+// loudest few with serve --media-max-voices). Delay is counted as for pose updates, on the voice packets sent
+// inside the window, from the stamp in each payload. Loss is the RTP sequence gaps each receiver sees before
+// in-window packets: the server numbers every receiver's stream on across what it leaves out, so a gap is a
+// packet it sent and the receiver did not get (media.go).
 type MediaStats struct {
 	Talkers          int        `json:"talkers"`
 	Connected        int        `json:"connected"` // in the room's media when the window began: the people measured
@@ -44,16 +47,26 @@ type MediaStats struct {
 	PayloadBytes     [2]int     `json:"payload_bytes"` // smallest and largest voice payload
 	Delay            DelayStats `json:"delay"`
 	Loss             LossStats  `json:"loss"`
-	OutPerSecond     float64    `json:"packets_out_per_second"` // at the load generator, during the window
-	InPerSecond      float64    `json:"packets_in_per_second"`
-	InBytesPerSecond float64    `json:"in_bytes_per_second"`
-	TracksReceived   int64      `json:"tracks_received"` // others' voices that started playing, over the run
-	Unreadable       int64      `json:"unreadable"`
+	// Offered is every in-window packet of every talker times the measured people in its room but the talker:
+	// what would arrive if the server forwarded every voice. NotForwarded is Offered less what arrived and what
+	// was lost: the packets the server left out (0 when it forwards every voice; more than 0 then would be a
+	// loss the sequence numbers did not show).
+	Offered      int64 `json:"offered"`
+	NotForwarded int64 `json:"not_forwarded"`
+	// Resumed counts the times a receiver got a voice back after the server had left a stretch of it out (the
+	// stamps jump, the RTP sequence numbers do not), over the whole run.
+	Resumed          int64   `json:"resumed"`
+	OutPerSecond     float64 `json:"packets_out_per_second"` // at the load generator, during the window
+	InPerSecond      float64 `json:"packets_in_per_second"`
+	InBytesPerSecond float64 `json:"in_bytes_per_second"`
+	TracksReceived   int64   `json:"tracks_received"` // others' voices that started playing, over the run
+	Unreadable       int64   `json:"unreadable"`
 	Server           struct {
-		ForwardedPerSecond float64 `json:"forwarded_packets_per_second"`
-		Peers              float64 `json:"peers"`   // at the end of the window
-		Tracks             float64 `json:"tracks"`  // published
-		Streams            float64 `json:"streams"` // (track, receiver) pairs
+		ForwardedPerSecond  float64 `json:"forwarded_packets_per_second"`
+		SuppressedPerSecond float64 `json:"suppressed_packets_per_second"` // left out by loudest-voice forwarding
+		Peers               float64 `json:"peers"`                         // at the end of the window
+		Tracks              float64 `json:"tracks"`                        // published
+		Streams             float64 `json:"streams"`                       // (track, receiver) pairs
 	} `json:"server"`
 }
 
@@ -241,9 +254,12 @@ func (r *run) mediaResult(before, after sample, drained counters, secs float64) 
 	d := v.delays
 	m.Delay = DelayStats{Samples: d.n, P50MS: durMS(d.quantile(0.50)), P95MS: durMS(d.quantile(0.95)),
 		P99MS: durMS(d.quantile(0.99)), MaxMS: durMS(time.Duration(d.maxUS) * time.Microsecond), MeanMS: durMS(d.mean())}
-	expected := r.expectedVoiceWindow()
-	m.Loss = LossStats{Expected: expected, Received: v.gotWindow, Lost: max(expected-v.gotWindow, 0),
+	expected := v.gotWindow + v.lostWindow
+	m.Loss = LossStats{Expected: expected, Received: v.gotWindow, Lost: v.lostWindow,
 		Gaps: v.gaps, Duplicates: v.dups, Foreign: v.foreign}
+	m.Offered = r.offeredVoiceWindow()
+	m.NotForwarded = max(m.Offered-expected, 0)
+	m.Resumed = v.resumed
 	if expected > 0 {
 		m.Loss.Percent = round(100*float64(m.Loss.Lost)/float64(expected), 4)
 	}
@@ -256,6 +272,7 @@ func (r *run) mediaResult(before, after sample, drained counters, secs float64) 
 	}
 	if x, y := before.server, after.server; x != nil && y != nil && secs > 0 {
 		m.Server.ForwardedPerSecond = round((y.mediaForwarded-x.mediaForwarded)/secs, 1)
+		m.Server.SuppressedPerSecond = round((y.mediaSuppressed-x.mediaSuppressed)/secs, 1)
 		m.Server.Peers, m.Server.Tracks, m.Server.Streams = y.mediaPeers, y.mediaTracks, y.mediaStreams
 	}
 	return m
@@ -311,11 +328,15 @@ func WriteSummary(w io.Writer, res *Result) {
 		fmt.Fprintf(tw, "voice delay p50 / p95 / p99 / max\t%.1f / %.1f / %.1f / %.1f ms (%d packets)\n", d.P50MS, d.P95MS, d.P99MS, d.MaxMS, d.Samples)
 		l := v.Loss
 		fmt.Fprintf(tw, "voice loss\t%.2f %% (%d of %d; sequence gaps %d, duplicates %d)\n", l.Percent, l.Lost, l.Expected, l.Gaps, l.Duplicates)
+		if v.NotForwarded > 0 {
+			fmt.Fprintf(tw, "voice not forwarded\t%.1f %% (%d of %d in-window packets offered: voices the server left out; %d came back)\n",
+				100*float64(v.NotForwarded)/float64(max(v.Offered, 1)), v.NotForwarded, v.Offered, v.Resumed)
+		}
 		fmt.Fprintf(tw, "voice packets per second\tout %s (talkers → SFU), in %s (SFU → people), %.1f MB/s in\n",
 			count(v.OutPerSecond), count(v.InPerSecond), v.InBytesPerSecond/1e6)
 		if s.Error == "" {
-			fmt.Fprintf(tw, "media server\tforwarded %s packets/s; %.0f peers, %.0f tracks, %.0f streams\n",
-				count(v.Server.ForwardedPerSecond), v.Server.Peers, v.Server.Tracks, v.Server.Streams)
+			fmt.Fprintf(tw, "media server\tforwarded %s packets/s, suppressed %s; %.0f peers, %.0f tracks, %.0f streams\n",
+				count(v.Server.ForwardedPerSecond), count(v.Server.SuppressedPerSecond), v.Server.Peers, v.Server.Tracks, v.Server.Streams)
 		}
 	}
 	g := res.Generator

@@ -133,6 +133,7 @@ type serverSample struct {
 	version                                    string
 	// The media server's figures (toncon_media_*), zero where the server runs no media.
 	mediaForwarded, mediaPeers, mediaTracks, mediaStreams float64
+	mediaSuppressed                                       float64 // voice packets left out by loudest-voice forwarding
 }
 
 // scrape reads the server's /metrics.
@@ -196,6 +197,8 @@ func parseMetrics(b []byte) (*serverSample, error) {
 			s.slowDisconnect = v
 		case name == "toncon_media_forwarded_packets_total":
 			s.mediaForwarded = v
+		case name == "toncon_media_suppressed_packets_total":
+			s.mediaSuppressed = v
 		case name == "toncon_media_peers":
 			s.mediaPeers = v
 		case name == "toncon_media_tracks":
