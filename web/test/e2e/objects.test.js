@@ -336,9 +336,16 @@ describe("media objects: drop, see, move, pin, come back later", { timeout: 4200
       return o && Math.hypot(o.position.x - target.x, o.position.y - target.y, o.position.z - target.z) < 0.01 && o;
     }, picture.position);
     assert.ok(seen);
-    // Turning it with the toolbar reaches Bob too.
+    // Turning it with the toolbar and growing it with the wheel reach Bob too.
     await press(ada, "rotate-left");
-    [picture] = await objects(ada);
+    const over = await ada.page.evaluate((id) => window.toncon.objects.screenPoint(id), picture.id);
+    await ada.page.mouse.move(over.x, over.y);
+    await ada.page.mouse.wheel(0, -100);
+    [picture] = await until(ada, "the wheel to grow the picture", () => {
+      const list = window.toncon.objects.list();
+      return Math.abs(list[0].scale.x - 1.15) < 1e-6 && list;
+    });
+    await until(bob, "Bob to see the picture grown", () => Math.abs(window.toncon.objects.list()[0]?.scale.x - 1.15) < 1e-3);
     await until(bob, "Bob to see the picture turned", (y) => {
       const [o] = window.toncon.objects.list();
       return o && Math.abs((((o.rotation.y - y) % 360) + 540) % 360 - 180) < 0.1; // 195° is -165°
@@ -437,7 +444,7 @@ describe("media objects: drop, see, move, pin, come back later", { timeout: 4200
 
   test("a dropped video plays for both, and Ada's pause stops Bob's copy where hers stopped", { timeout: STEP_MS }, async () => {
     await dropRecordedVideo(ada, "clip.webm", 4);
-    const video = await until(ada, "the video, loaded and playing", () => window.toncon.objects.list().find((o) => o.kind === "video" && o.status === "loaded" && o.playing));
+    const video = await until(ada, "the video, loaded and playing", () => window.toncon.objects.list().find((o) => o.kind === "video" && o.status === "loaded" && o.playing), undefined, 2 * WAIT_MS);
     assert.equal(video.contentType, "video/webm");
     const element = (id) => {
       const e = window.NAF.entities.getEntity(id).components["toncon-media-src"].loaded.element;
@@ -526,6 +533,8 @@ describe("media objects: drop, see, move, pin, come back later", { timeout: 4200
 
     const cleo = await openPerson(browser, "cleo");
     await cleo.page.goto(roomUrl);
+    // A page starting the 3D engine on a loaded machine can take longer than enterRoom's usual wait.
+    await until(cleo, "the lobby to be ready", () => window.toncon?.ready === true, undefined, 3 * WAIT_MS);
     await enterRoom(cleo, { displayName: "Cleo" });
     const [o] = await until(cleo, "Cleo to see the pinned picture, loaded", () => {
       const list = window.toncon.objects.list();

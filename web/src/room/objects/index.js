@@ -560,6 +560,7 @@ export function mountObjects({ hub, hubId, showBanner = () => {} }) {
       beginMove,
       endMove,
       onWheel: (e, dy) => resize(e, dy < 0 ? SCALE_STEP : 1 / SCALE_STEP),
+      onPinch: (e, factor) => resize(e, factor),
       selected: () => selected,
       onLink: (link) => followLink(link),
     });

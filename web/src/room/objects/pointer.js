@@ -1,7 +1,7 @@
 // Mouse and touch on the 3D room: a press on a media object selects it (look-controls does not see that press, so
 // the view stays put) and dragging moves it in an upright plane facing us (with Shift: over the level plane at
-// its height, nearer or further); the wheel resizes the selected
-// object; a tap on one of the scene's links follows it. A press that hits nothing is left to look-controls.
+// its height, nearer or further); the wheel or a two-finger pinch resizes the selected object; a tap on one of
+// the scene's links follows it. A press that hits nothing is left to look-controls.
 
 const DRAG_START_PX = 4;
 
@@ -10,7 +10,7 @@ export class Pointer {
    * world: the World (scene, camera); hit(entity): whether an entity is a media object; onSelect(entity|null);
    * beginMove(entity) → bool; endMove(entity); onWheel(entity, deltaY); selected() → entity|null; onLink(link).
    */
-  constructor({ world, hit, onSelect, beginMove, endMove, onWheel, selected, onLink }) {
+  constructor({ world, hit, onSelect, beginMove, endMove, onWheel, onPinch = () => {}, selected, onLink }) {
     const THREE = window.AFRAME.THREE;
     this.THREE = THREE;
     this.world = world;
@@ -19,6 +19,8 @@ export class Pointer {
     this.beginMove = beginMove;
     this.endMove = endMove;
     this.onWheel = onWheel;
+    this.onPinch = onPinch;
+    this.pinch = null;
     this.selected = selected;
     this.onLink = onLink;
     this.raycaster = new THREE.Raycaster();
@@ -34,16 +36,32 @@ export class Pointer {
     host.addEventListener("mousedown", (ev) => this.down(ev, ev.clientX, ev.clientY), true);
     host.addEventListener("touchstart", (ev) => {
       if (ev.touches.length === 1) this.down(ev, ev.touches[0].clientX, ev.touches[0].clientY);
+      else if (ev.touches.length === 2 && this.selected()) {
+        // Two fingers with an object selected: pinch to resize it.
+        ev.stopPropagation();
+        this.drag = null;
+        this.pinch = { entity: this.selected(), from: spread(ev.touches), to: spread(ev.touches) };
+      }
     }, { capture: true, passive: false });
     window.addEventListener("mousemove", (ev) => this.move(ev.clientX, ev.clientY));
     window.addEventListener("touchmove", (ev) => {
+      if (this.pinch && ev.touches.length === 2) {
+        ev.preventDefault();
+        this.pinch.to = spread(ev.touches);
+        return;
+      }
       if (this.drag && ev.touches.length === 1) {
         ev.preventDefault();
         this.move(ev.touches[0].clientX, ev.touches[0].clientY);
       }
     }, { passive: false });
     window.addEventListener("mouseup", () => this.up());
-    window.addEventListener("touchend", () => this.up());
+    window.addEventListener("touchend", () => {
+      const p = this.pinch;
+      this.pinch = null;
+      if (p && p.from > 0 && Math.abs(p.to / p.from - 1) > 0.05) this.onPinch(p.entity, p.to / p.from);
+      this.up();
+    });
     canvas.addEventListener("wheel", (ev) => {
       const e = this.selected();
       if (!e) return;
@@ -142,4 +160,9 @@ export class Pointer {
     const rect = this.canvas.getBoundingClientRect();
     return { x: rect.left + ((v.x + 1) / 2) * rect.width, y: rect.top + ((1 - v.y) / 2) * rect.height };
   }
+}
+
+/** The distance between two touches, CSS pixels. */
+function spread(touches) {
+  return Math.hypot(touches[0].clientX - touches[1].clientX, touches[0].clientY - touches[1].clientY);
 }
