@@ -5,7 +5,7 @@
 import { el } from "../room/dom.js";
 import { loadCredentials } from "../shared/account.js";
 import { sceneDraft, sceneEntries } from "../shared/scenes.js";
-import { postWithToken, sizeText, uploadMedia } from "../shared/upload.js";
+import { postWithToken, formatBytes, uploadMedia } from "../shared/upload.js";
 
 /**
  * Mounts the scenes section. createRoom(sceneId, sceneName) makes a room with that scene and goes there (main.js
@@ -94,13 +94,13 @@ export function mountScenes({ createRoom }) {
     send.disabled = true;
     bar.hidden = false;
     bar.value = 0;
-    say(`Uploading ${f.name} (${sizeText(f.size)})…`);
+    say(`Uploading ${f.name} (${formatBytes(f.size)})…`);
     try {
       const media = await uploadMedia(f, {
         token: credentials.token,
         onProgress: (fraction, loaded, total) => {
           bar.value = fraction;
-          say(`Uploading ${f.name}: ${sizeText(loaded)} of ${sizeText(total)}`);
+          say(`Uploading ${f.name}: ${formatBytes(loaded)} of ${formatBytes(total)}`);
         },
       });
       say("Checking the scene…");

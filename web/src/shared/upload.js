@@ -19,14 +19,18 @@ export function uploadMedia(file, { token = "", onProgress = () => {}, signal = 
     };
     xhr.onload = () => {
       const body = parseJSON(xhr.responseText);
-      if (xhr.status >= 200 && xhr.status < 300 && body?.file_id) {
+      if (xhr.status >= 200 && xhr.status < 300) {
+        if (typeof body?.file_id !== "string" || typeof body?.origin !== "string") {
+          reject(Object.assign(new Error("The server's answer to the upload was not understood."), { status: xhr.status, code: "" }));
+          return;
+        }
         onProgress(1, file.size, file.size);
         resolve(body);
       } else {
-        reject(apiError(xhr.status, body, "The upload was refused"));
+        reject(Object.assign(new Error(refusalText(xhr.status, body)), { status: xhr.status, code: typeof body?.error === "string" ? body.error : "" }));
       }
     };
-    xhr.onerror = () => reject(new Error("The upload failed: the server could not be reached."));
+    xhr.onerror = () => reject(Object.assign(new Error(refusalText(0)), { status: 0, code: "" }));
     xhr.onabort = () => reject(Object.assign(new Error("The upload was cancelled."), { name: "AbortError" }));
     if (signal) {
       if (signal.aborted) return xhr.abort();
@@ -36,6 +40,24 @@ export function uploadMedia(file, { token = "", onProgress = () => {}, signal = 
     form.append("media", file, name || file.name || "upload");
     xhr.send(form);
   });
+}
+
+/** The sentence for a refused upload: the server's own message when it sent one. status 0: no answer. */
+export function refusalText(status, body) {
+  if (body && typeof body.message === "string" && body.message !== "") return body.message;
+  if (status === 413) return "The file is too large for this server.";
+  if (status === 415) return "This kind of file cannot be shown in a room.";
+  if (status === 422) return "The file is damaged or not what it claims to be.";
+  if (status === 0) return "The upload did not reach the server. Check the connection and try again.";
+  return `The server refused the upload (HTTP ${status}).`;
+}
+
+/** The signed-in account's uploads, newest first: [{file_id, origin, name, content_type, content_length, created_at, kept}]. */
+export async function myUploads(token) {
+  const res = await fetch("/api/v1/media/mine", { headers: { authorization: `bearer ${token}` } });
+  const body = parseJSON(await res.text());
+  if (!res.ok) throw apiError(res.status, body, "Your uploads could not be listed");
+  return Array.isArray(body?.entries) ? body.entries : [];
 }
 
 /** POSTs JSON body to path with the account token; resolves with the JSON reply, rejects with the server's message. */
@@ -64,10 +86,11 @@ function parseJSON(text) {
   }
 }
 
-/** "3.4 MB" for a byte count. */
-export function sizeText(bytes) {
-  if (!(bytes >= 0)) return "";
-  if (bytes < 1e3) return `${bytes} B`;
-  if (bytes < 1e6) return `${(bytes / 1e3).toFixed(0)} kB`;
-  return `${(bytes / 1e6).toFixed(1)} MB`;
+/** "3.4 MB" for a byte count; "" for something that is not one. */
+export function formatBytes(n) {
+  if (!Number.isFinite(n) || n < 0) return "";
+  if (n < 1000) return `${n} B`;
+  if (n < 1e6) return `${(n / 1e3).toFixed(n < 1e4 ? 1 : 0)} kB`;
+  if (n < 1e9) return `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MB`;
+  return `${(n / 1e9).toFixed(1)} GB`;
 }

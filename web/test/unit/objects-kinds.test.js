@@ -4,8 +4,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { checkLink, formatBytes, kindFromUrl, kindOf, serverFile, sharedSrc, typeFromUrl } from "../../src/room/objects/kinds.js";
-import { refusalText } from "../../src/room/objects/upload.js";
+import { checkLink, kindFromUrl, kindOf, serverFile, sharedSrc, typeFromUrl } from "../../src/room/objects/kinds.js";
+import { formatBytes, refusalText } from "../../src/shared/upload.js";
 
 const ORIGIN = "https://rooms.example.org";
 

@@ -5,7 +5,7 @@
 
 import "./avatars.css";
 import { loadCredentials } from "../../shared/account.js";
-import { postWithToken, sizeText, uploadMedia } from "../../shared/upload.js";
+import { postWithToken, formatBytes, uploadMedia } from "../../shared/upload.js";
 import { el } from "../dom.js";
 import { lookById } from "../looks.js";
 import { avatarChoices, choiceForProfile, profileFields } from "./catalog.js";
@@ -101,13 +101,13 @@ export function mountAvatarChooser({ profile, onChange = () => {}, signedIn: isS
     send.disabled = true;
     bar.hidden = false;
     bar.value = 0;
-    say(`Uploading ${f.name} (${sizeText(f.size)})…`);
+    say(`Uploading ${f.name} (${formatBytes(f.size)})…`);
     try {
       const media = await uploadMedia(f, {
         token: credentials.token,
         onProgress: (fraction, loaded, total) => {
           bar.value = fraction;
-          say(`Uploading ${f.name}: ${sizeText(loaded)} of ${sizeText(total)}`);
+          say(`Uploading ${f.name}: ${formatBytes(loaded)} of ${formatBytes(total)}`);
         },
       });
       say("Checking the avatar…");

@@ -12,9 +12,9 @@
 import { loadCredentials } from "../../shared/account.js";
 import { MEDIA_SCHEMA, MEDIA_TEMPLATE, mediaTemplate, registerMediaComponents } from "./components.js";
 import { buildGltfNode, objectsFromGltf } from "./gltf-node.js";
-import { checkLink, formatBytes, kindFromUrl, kindOf, serverFile, sharedSrc, typeFromUrl } from "./kinds.js";
+import { checkLink, kindFromUrl, kindOf, serverFile, sharedSrc, typeFromUrl } from "./kinds.js";
 import { buildObjectsUI } from "./ui.js";
-import { myUploads, uploadMedia } from "./upload.js";
+import { formatBytes, myUploads, uploadMedia } from "../../shared/upload.js";
 import { frameAccepts, fitIntoFrame } from "./frames.js";
 import { guardPinned } from "./leave.js";
 import { Pointer } from "./pointer.js";
@@ -122,10 +122,10 @@ export function mountObjects({ hub, hubId, showBanner = () => {} }) {
     ui.progress(0, `Uploading ${name}`);
     uploading = uploadMedia(file, {
       token: loadCredentials()?.token || "",
-      onProgress: (sent, total) => ui.progress(total > 0 ? sent / total : 0, `Uploading ${name}: ${formatBytes(sent)} of ${formatBytes(total)}`),
+      onProgress: (fraction, sent, total) => ui.progress(fraction, `Uploading ${name}: ${formatBytes(sent)} of ${formatBytes(total)}`),
     });
     try {
-      const r = await uploading.promise;
+      const r = await uploading;
       ui.progress(null);
       ui.say(`${name} is in the room.`, "ok");
       ui.dialog.close();

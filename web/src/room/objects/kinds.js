@@ -116,10 +116,3 @@ export function sharedSrc(origin, accessToken) {
 }
 
 /** Bytes as a short human size: 1.5 MB. */
-export function formatBytes(n) {
-  if (!Number.isFinite(n) || n < 0) return "";
-  if (n < 1000) return `${n} B`;
-  if (n < 1e6) return `${(n / 1e3).toFixed(n < 1e4 ? 1 : 0)} kB`;
-  if (n < 1e9) return `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MB`;
-  return `${(n / 1e9).toFixed(1)} GB`;
-}

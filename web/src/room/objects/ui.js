@@ -3,7 +3,8 @@
 
 import { Dialog } from "../dialog.js";
 import { el, show } from "../dom.js";
-import { formatBytes, kindOf } from "./kinds.js";
+import { formatBytes } from "../../shared/upload.js";
+import { kindOf } from "./kinds.js";
 
 /** What the file picker offers: the types the server accepts. */
 export const ACCEPT = [
