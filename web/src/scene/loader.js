@@ -5,6 +5,7 @@
 // the spawn points it returns (pickSpawnPoint). Movement is kept on the returned nav mesh by aframe-extras'
 // movement-controls with constrainToNavMesh: the room client must have imported aframe-extras.
 
+import { parseGLTF } from "./gltf-loader.js";
 import { readGLTF, readHubsComponents } from "./hubs-components.js";
 import { buildDefaultEnvironment } from "./default-environment.js";
 import { applyEnvironment, lightProbeFromSky } from "./apply.js";
@@ -200,20 +201,6 @@ async function fetchWithProgress(url, report) {
   return out.buffer;
 }
 
-async function parseGLTF(THREE, sceneEl, bytes, url) {
-  const loader = new THREE.GLTFLoader();
-  const system = sceneEl.systems && sceneEl.systems["gltf-model"];
-  if (system) {
-    const draco = system.getDRACOLoader && system.getDRACOLoader();
-    if (draco) loader.setDRACOLoader(draco);
-    const ktx2 = system.getKTX2Loader && system.getKTX2Loader();
-    if (ktx2) loader.setKTX2Loader(ktx2);
-    const meshopt = system.getMeshoptDecoder && system.getMeshoptDecoder();
-    if (meshopt) loader.setMeshoptDecoder(await meshopt);
-  }
-  const base = url.slice(0, url.lastIndexOf("/") + 1);
-  return new Promise((resolve, reject) => loader.parse(bytes, base, resolve, reject));
-}
 
 async function applyScene(THREE, sceneEl, state, gltf, hubs, progress) {
   const root = state.root;

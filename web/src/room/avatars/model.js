@@ -4,6 +4,7 @@
 // morph-audio-feedback) follows that person's voice level, and its loop-animation clips play. A file that cannot
 // be loaded, or is not an avatar, leaves the built-in look on (with a console warning, never an error).
 
+import { parseGLTF as parse } from "../../scene/gltf-loader.js";
 import { readGLTF, readHubsComponents } from "../../scene/hubs-components.js";
 import { readAvatarFeedback, morphValueFor, scaleFor, smoothAmount, voiceAmount } from "./feedback.js";
 import { facesPlusZ, findBones, fitAvatar, isAvatar } from "./rig.js";
@@ -225,15 +226,3 @@ export function registerAvatarModel(AFRAME, voice) {
   });
 }
 
-async function parse(THREE, sceneEl, bytes, url) {
-  const loader = new THREE.GLTFLoader();
-  const system = sceneEl?.systems?.["gltf-model"];
-  const draco = system?.getDRACOLoader?.();
-  if (draco) loader.setDRACOLoader(draco);
-  const ktx2 = system?.getKTX2Loader?.();
-  if (ktx2) loader.setKTX2Loader(ktx2);
-  const meshopt = system?.getMeshoptDecoder?.();
-  if (meshopt) loader.setMeshoptDecoder(await meshopt);
-  const base = url.slice(0, url.lastIndexOf("/") + 1);
-  return new Promise((resolve, reject) => loader.parse(bytes, base, resolve, (err) => reject(err instanceof Error ? err : new Error(String(err?.message || err)))));
-}

@@ -1,6 +1,8 @@
 // Pinned objects as glTF nodes (docs/content.md): what `pin` sends and what GET /<hub_sid>/objects.gltf holds.
 // A-Frame keeps rotations as degrees in YXZ order; glTF as a quaternion [x, y, z, w]. Pure: Node tests it.
 
+import { quaternionToEulerDegrees } from "../../scene/gltf-math.js";
+
 const DEG = Math.PI / 180;
 
 const finite = (v) => typeof v === "number" && Number.isFinite(v);
@@ -20,21 +22,7 @@ export function quaternionFromDegrees({ x = 0, y = 0, z = 0 } = {}) {
 /** A-Frame rotation degrees {x, y, z} (YXZ) for a quaternion; the quaternion need not be normalised. */
 export function degreesFromQuaternion({ x, y, z, w }) {
   const n = Math.hypot(x, y, z, w) || 1;
-  [x, y, z, w] = [x / n, y / n, z / n, w / n];
-  const m11 = 1 - 2 * (y * y + z * z), m12 = 2 * (x * y - w * z), m13 = 2 * (x * z + w * y);
-  const m21 = 2 * (x * y + w * z), m22 = 1 - 2 * (x * x + z * z), m23 = 2 * (y * z - w * x);
-  const m31 = 2 * (x * z - w * y), m33 = 1 - 2 * (x * x + y * y);
-  const ex = Math.asin(-Math.min(1, Math.max(-1, m23)));
-  let ey, ez;
-  if (Math.abs(m23) < 0.9999999) {
-    ey = Math.atan2(m13, m33);
-    ez = Math.atan2(m21, m22);
-  } else {
-    ey = Math.atan2(-m31, m11);
-    ez = 0;
-  }
-  const deg = (r) => (Math.abs(r) < 1e-12 ? 0 : r / DEG);
-  return { x: deg(ex), y: deg(ey), z: deg(ez) };
+  return quaternionToEulerDegrees([x / n, y / n, z / n, w / n]);
 }
 
 /**

@@ -5,6 +5,7 @@
 //
 // Every loader resolves {object, ...controls}; the object is a THREE.Object3D centred on its origin, facing +Z.
 
+import { gltfLoader } from "../../scene/gltf-loader.js";
 import { panelSize, fitScale } from "./sync.js";
 
 /** The longer side of a new panel, metres. */
@@ -269,16 +270,7 @@ export async function loadPdf(THREE, src) {
 
 /** A glTF model, scaled so its longest side is MODEL_SIZE and standing on its origin. */
 export async function loadModel(THREE, sceneEl, src) {
-  const loader = new THREE.GLTFLoader();
-  const system = sceneEl.systems && sceneEl.systems["gltf-model"];
-  if (system) {
-    const draco = system.getDRACOLoader && system.getDRACOLoader();
-    if (draco) loader.setDRACOLoader(draco);
-    const ktx2 = system.getKTX2Loader && system.getKTX2Loader();
-    if (ktx2) loader.setKTX2Loader(ktx2);
-    const meshopt = system.getMeshoptDecoder && system.getMeshoptDecoder();
-    if (meshopt) loader.setMeshoptDecoder(await meshopt);
-  }
+  const loader = await gltfLoader(THREE, sceneEl);
   loader.setCrossOrigin("anonymous");
   const gltf = await new Promise((resolve, reject) =>
     loader.load(src, resolve, undefined, (err) => reject(new Error(`the model could not be loaded${err?.message ? `: ${err.message}` : ""}`))),
