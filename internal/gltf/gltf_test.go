@@ -55,9 +55,9 @@ func TestInspectGLTFWithDataURIs(t *testing.T) {
 
 // The sample models Hubs and Spoke made must pass: they are what people will upload.
 func TestInspectHubsSamples(t *testing.T) {
-	paths, _ := filepath.Glob("../../../shared/assets/hubs-samples/*.glb")
+	paths, _ := filepath.Glob("../../web/samples/*.glb")
 	if len(paths) == 0 {
-		t.Fatal("no sample models in ../shared/assets/hubs-samples")
+		t.Fatal("no sample models in web/samples")
 	}
 	for _, p := range paths {
 		data, err := os.ReadFile(p)

@@ -252,7 +252,7 @@ var samplePDF = []byte("%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj
 
 func TestEveryAcceptedType(t *testing.T) {
 	e := newEnv(t, Limits{})
-	hubsAvatar, err := os.ReadFile("../../../shared/assets/hubs-samples/hubs-default-avatar_v3.glb")
+	hubsAvatar, err := os.ReadFile("../../web/samples/hubs-default-avatar_v3.glb")
 	if err != nil {
 		t.Fatal(err)
 	}
