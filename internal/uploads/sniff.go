@@ -108,8 +108,9 @@ func isMP4(b []byte) bool {
 	if len(b) < 16 || string(b[4:8]) != "ftyp" {
 		return false
 	}
+	// An ftyp box is a few brands long; a size past a page is text that happens to hold "ftyp" (" <00ftyp...").
 	size := int(binary.BigEndian.Uint32(b[:4]))
-	if size < 16 || size%4 != 0 {
+	if size < 16 || size > 4096 || size%4 != 0 {
 		return false
 	}
 	end := min(size, len(b))
