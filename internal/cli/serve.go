@@ -45,6 +45,8 @@ func runServe(ctx context.Context, args []string, env Env) int {
 	fs.Int(&cfg.Media.TCPPort, "media-tcp-port", 4443, "TCP port for media when UDP is blocked (ICE-TCP); 0 picks a free one, -1 turns it off")
 	fs.String(&cfg.Media.ListenIP, "media-listen-ip", "", "address media listens on (default: all); the seed's MEDIASOUP_LISTEN_IP")
 	fs.String(&cfg.Media.AnnouncedIP, "media-announced-ip", "", "public address to announce for media behind 1:1 NAT (e.g. a cloud VM's public IP); the seed's MEDIASOUP_ANNOUNCED_IP")
+	fs.Int(&cfg.InterestMinRoom, "interest-min-room", 30, "in rooms with at least this many people entered, send each person the movements of avatars beyond --interest-radius at most every 300 ms (the latest always arrives); 0 turns it off")
+	fs.Float(&cfg.InterestRadius, "interest-radius", 8, "metres within which avatars' movements reach a person at full rate, in rooms of --interest-min-room or more")
 	fs.Int(&cfg.Media.MaxVoices, "media-max-voices", 6, "forward only each room's N loudest voices, by the audio level browsers send (voices without it always go through); 0 forwards every voice")
 	for _, l := range []struct {
 		kind string
@@ -84,6 +86,14 @@ func runServe(ctx context.Context, args []string, env Env) int {
 			fmt.Fprintf(env.Stderr, "toncon serve: --capacity: %v\n", err)
 			return exitUsage
 		}
+	}
+	if cfg.InterestMinRoom < 0 {
+		fmt.Fprintf(env.Stderr, "toncon serve: --interest-min-room=%d: give 0 (off) or a number of people\n", cfg.InterestMinRoom)
+		return exitUsage
+	}
+	if !(cfg.InterestRadius > 0 && cfg.InterestRadius <= 10000) {
+		fmt.Fprintf(env.Stderr, "toncon serve: --interest-radius=%g: give a distance in metres above 0 (at most 10000)\n", cfg.InterestRadius)
+		return exitUsage
 	}
 	for kind, mb := range uploadMB {
 		if *mb < 1 || *mb > 4096 {

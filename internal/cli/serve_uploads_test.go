@@ -63,3 +63,21 @@ func TestServeUploadLimitOutOfRange(t *testing.T) {
 		}
 	}
 }
+
+func TestServeInterestFlagsOutOfRange(t *testing.T) {
+	for _, c := range []struct {
+		vars map[string]string
+		args []string
+		want string
+	}{
+		{map[string]string{"TONCON_INTEREST_MIN_ROOM": "-1"}, nil, "--interest-min-room=-1: give 0 (off)"},
+		{nil, []string{"--interest-radius", "0"}, "--interest-radius=0: give a distance"},
+		{map[string]string{"TONCON_INTEREST_RADIUS": "NaN"}, nil, "--interest-radius=NaN"},
+		{nil, []string{"--interest-min-room", "many"}, "interest-min-room"},
+	} {
+		env, _, errb := testEnv(c.vars)
+		if code := Run(context.Background(), append([]string{"serve"}, c.args...), env); code != 2 || !strings.Contains(errb.String(), c.want) {
+			t.Errorf("%v %v: exit %d, %q", c.vars, c.args, code, errb.String())
+		}
+	}
+}

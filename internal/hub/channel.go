@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -57,6 +58,11 @@ type channel struct {
 
 	nafLimit, chatLimit bucket
 	scratch             []byte // reused to unescape nafr messages; only the reader goroutine touches it
+
+	upd      updateInfo    // what check learnt of the message being relayed; reader goroutine only
+	pos      interestPos   // where this session's avatar stands (interest management)
+	interest interestState // this session's updates held back for people far away
+	gone     atomic.Bool   // set when the channel terminates, so held-back updates for it are forgotten
 }
 
 // joinParams is the hub join payload (protocol.md).
@@ -478,6 +484,7 @@ func (c *channel) handleMessage(m *phx.Message) {
 
 // Terminate implements phx.Handler: the session leaves; its non-persistent entities go with it (check 4).
 func (c *channel) Terminate(pc *phx.Channel, reason string) {
+	c.gone.Store(true)
 	if c.room == nil {
 		return
 	}

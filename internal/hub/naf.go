@@ -75,6 +75,7 @@ const (
 
 // check applies checks 2 and 3 to a NAF message and says what kind it is. A dropped message is counted.
 func (c *channel) check(msg []byte) (nafKind, bool) {
+	c.upd = updateInfo{}
 	dt, ok := phx.ObjectField(msg, "dataType")
 	if !ok || len(dt) == 0 || dt[0] != '"' {
 		c.svc.stats.NAFDroppedInvalid.Add(1)
@@ -108,6 +109,7 @@ func (c *channel) authorizeUpdates(data []byte, multi bool) bool {
 	r := c.room
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	c.upd.inRoom = r.inRoom
 	if !multi {
 		return c.authorizeUpdateLocked(data)
 	}
@@ -141,6 +143,7 @@ func (c *channel) authorizeUpdateLocked(item []byte) bool {
 		st.NAFDroppedNotOwner.Add(1)
 		return false
 	case e.owner == c.sessionID:
+		c.upd.note(item, e)
 		return true
 	}
 	lot := numberField(item, "lastOwnerTime")
@@ -149,6 +152,7 @@ func (c *channel) authorizeUpdateLocked(item []byte) bool {
 		return false
 	}
 	e.owner, e.lastOwnerTime = c.sessionID, lot
+	c.upd.note(item, e)
 	return true
 }
 
@@ -231,7 +235,13 @@ func (c *channel) broadcastParts(event, prefix string, body []byte, comma, ephem
 	buf = append(buf, `"from_session_id":`...)
 	buf = phx.AppendString(buf, c.sessionID)
 	buf = append(buf, "}]"...)
-	c.relay(phx.NewOutbound(buf, ephemeral))
+	o := phx.NewOutbound(buf, ephemeral)
+	if mask, ok := c.thinnable(); ok {
+		c.relayThinned(o, mask)
+	} else {
+		c.flushPending() // nothing the sender relays overtakes a pose of its held back
+		c.relay(o)
+	}
 	c.svc.stats.NAFRelayed.Add(1)
 }
 

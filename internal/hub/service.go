@@ -39,6 +39,13 @@ type Config struct {
 	MaxChatBytes int     // longest chat body, default 4096
 	NAFRate      float64 // naf+nafr messages a second per session, default 100 (burst twice that); negative = no limit
 	ChatRate     float64 // chat messages a second per session, default 5 (burst 10); negative = no limit
+
+	// Interest management (interest.go): in rooms with at least InterestMinRoom people entered, avatars farther
+	// than InterestRadius metres from a person reach that person at most once every InterestInterval (default
+	// 300 ms). InterestMinRoom 0 turns it off; InterestRadius defaults to 8.
+	InterestMinRoom  int
+	InterestRadius   float64
+	InterestInterval time.Duration
 }
 
 // Stats counts what the relay did; read with Load.
@@ -50,6 +57,9 @@ type Stats struct {
 	ChatRelayed, ChatDropped                                 atomic.Int64
 	Joins, JoinsRefused                                      atomic.Int64
 	EntitiesRemovedOnLeave                                   atomic.Int64
+	// Interest management: pose updates held back for someone far away; of those, the ones a newer update
+	// replaced (never sent) and the ones sent later.
+	InterestHeld, InterestSuperseded, InterestFlushed atomic.Int64
 	// JoinLatency is how long accepted joins took in the handler (hub and settings reads, token signing).
 	JoinLatency Histogram
 }
@@ -58,6 +68,8 @@ type Stats struct {
 type Service struct {
 	cfg   Config
 	stats Stats
+
+	flushEvery time.Duration // how often a room's interest flusher runs; tests stretch it to flush by hand
 
 	mu    sync.Mutex // guards rooms
 	rooms map[store.HubSID]*room
@@ -86,7 +98,13 @@ func New(cfg Config) (*Service, error) {
 	if cfg.ChatRate == 0 {
 		cfg.ChatRate = 5
 	}
-	return &Service{cfg: cfg, rooms: map[store.HubSID]*room{}}, nil
+	if cfg.InterestRadius <= 0 {
+		cfg.InterestRadius = 8
+	}
+	if cfg.InterestInterval <= 0 {
+		cfg.InterestInterval = defaultInterestInterval
+	}
+	return &Service{cfg: cfg, rooms: map[store.HubSID]*room{}, flushEvery: interestTick}, nil
 }
 
 // Stats returns the live counters.
@@ -212,6 +230,7 @@ func (s *Service) release(r *room, c *channel) []string {
 	}
 	if len(r.members) == 0 && s.rooms[r.sid] == r {
 		delete(s.rooms, r.sid)
+		r.gone.Store(true) // ends its interest flusher
 	}
 	return removed
 }
@@ -241,6 +260,9 @@ type room struct {
 	blocks atomic.Int32 // len(blockPairs), read without the lock so rooms without blocks skip the filter
 
 	pinsOnce sync.Once // loads the pinned objects into entities (loadPins)
+
+	flusherOnce sync.Once   // starts the interest flusher (interest.go) the first time an update is held back
+	gone        atomic.Bool // set when the service forgets the room
 }
 
 // blocked says whether messages between a and b must not flow: either blocked the other.

@@ -70,6 +70,7 @@ type collector struct {
 	bytesIn, bytesOut, malformed     *prometheus.Desc
 	slowConsumers                    *prometheus.Desc
 	nafRelayed, nafDropped           *prometheus.Desc
+	nafThinned                       *prometheus.Desc
 	chatRelayed, chatDropped         *prometheus.Desc
 	joins, joinsRefused, joinLatency *prometheus.Desc
 	entitiesRemoved                  *prometheus.Desc
@@ -97,6 +98,7 @@ func newCollector(src Sources) *collector {
 		slowConsumers:   d("slow_consumer_disconnects_total", "Sockets closed because they could not keep up with ordered messages."),
 		nafRelayed:      d("naf_relayed_total", "NAF messages (naf, nafr) relayed to a room, counted once per message, not per recipient."),
 		nafDropped:      d("naf_dropped_total", "NAF messages not delivered, by reason. slow_consumer counts per recipient: an update dropped from one socket's full queue.", "reason"),
+		nafThinned:      d("naf_thinned_total", "Avatar pose updates held back for someone farther than --interest-radius (counted per recipient), by outcome: superseded (a newer update replaced it, so it was never sent) or delayed (sent when its interval had passed, or before a message that must not overtake it).", "outcome"),
 		chatRelayed:     d("chat_relayed_total", "Chat messages relayed to a room."),
 		chatDropped:     d("chat_dropped_total", "Chat messages refused (rate, permission, length)."),
 		joins:           d("joins_total", "Hub joins accepted."),
@@ -114,7 +116,7 @@ func newCollector(src Sources) *collector {
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.buildInfo, c.socketsOpen, c.sessions, c.hubs, c.framesIn, c.framesOut,
-		c.bytesIn, c.bytesOut, c.malformed, c.slowConsumers, c.nafRelayed, c.nafDropped, c.chatRelayed,
+		c.bytesIn, c.bytesOut, c.malformed, c.slowConsumers, c.nafRelayed, c.nafDropped, c.nafThinned, c.chatRelayed,
 		c.chatDropped, c.joins, c.joinsRefused, c.joinLatency, c.entitiesRemoved} {
 		ch <- d
 	}
@@ -153,6 +155,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.nafDropped, hs.NAFDroppedUnknownEntity.Load(), "unknown_entity")
 	counter(c.nafDropped, hs.NAFDroppedNotOwner.Load(), "not_owner")
 	counter(c.nafDropped, ps.EphemeralDropped.Load(), "slow_consumer")
+	counter(c.nafThinned, hs.InterestSuperseded.Load(), "superseded")
+	counter(c.nafThinned, hs.InterestFlushed.Load(), "delayed")
 	counter(c.chatRelayed, hs.ChatRelayed.Load())
 	counter(c.chatDropped, hs.ChatDropped.Load())
 	counter(c.joins, hs.Joins.Load())

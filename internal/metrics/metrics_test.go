@@ -84,6 +84,7 @@ func TestMetricsCountWhatTheServerDid(t *testing.T) {
 		"toncon_hubs_active", "toncon_frames_received_total", "toncon_bytes_sent_total", "toncon_naf_relayed_total",
 		`toncon_naf_dropped_total{reason="slow_consumer"}`, `toncon_naf_dropped_total{reason="rate_limited"}`,
 		`toncon_naf_dropped_total{reason="not_owner"}`, `toncon_naf_dropped_total{reason="unknown_entity"}`,
+		`toncon_naf_thinned_total{outcome="superseded"}`, `toncon_naf_thinned_total{outcome="delayed"}`,
 		"toncon_slow_consumer_disconnects_total", "toncon_join_duration_seconds_count"} {
 		if _, ok := before[name]; !ok {
 			t.Errorf("/metrics has no %s", name)

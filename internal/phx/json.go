@@ -116,3 +116,42 @@ func ValidObject(b []byte) bool {
 	end, err := skipValue(b, i, 0)
 	return err == nil && skipSpace(b, end) == len(b)
 }
+
+// ObjectEach calls fn with each key (raw, without quotes; escaped keys are passed as written) and raw value of
+// the JSON object obj until fn returns false. It reports whether obj was an object it could walk to the end.
+func ObjectEach(obj []byte, fn func(key, val []byte) bool) bool {
+	i := skipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return false
+	}
+	i = skipSpace(obj, i+1)
+	if i < len(obj) && obj[i] == '}' {
+		return true
+	}
+	for i < len(obj) && obj[i] == '"' {
+		kEnd, _, err := skipString(obj, i)
+		if err != nil {
+			return false
+		}
+		k := obj[i+1 : kEnd-1]
+		i = skipSpace(obj, kEnd)
+		if i >= len(obj) || obj[i] != ':' {
+			return false
+		}
+		i = skipSpace(obj, i+1)
+		vStart := i
+		if i, err = skipValue(obj, i, 0); err != nil {
+			return false
+		}
+		if !fn(k, obj[vStart:i]) {
+			return true
+		}
+		i = skipSpace(obj, i)
+		if i < len(obj) && obj[i] == ',' {
+			i = skipSpace(obj, i+1)
+			continue
+		}
+		return i < len(obj) && obj[i] == '}'
+	}
+	return false
+}

@@ -2,6 +2,7 @@ package phx
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -41,5 +42,26 @@ func TestAppendUnquoteMatchesEncodingJSON(t *testing.T) {
 		if _, ok := AppendUnquote(nil, []byte(bad)); ok {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+func TestObjectEach(t *testing.T) {
+	var keys []string
+	if !ObjectEach([]byte(` {"0":{"x":1},"a\"b" : [1,2], "z":null } `), func(k, v []byte) bool {
+		keys = append(keys, string(k)+"="+string(v))
+		return true
+	}) {
+		t.Fatal("a valid object was not walked to the end")
+	}
+	if want := `0={"x":1} a\"b=[1,2] z=null`; strings.Join(keys, " ") != want {
+		t.Fatalf("got %q, want %q", strings.Join(keys, " "), want)
+	}
+	for _, bad := range []string{`[1]`, `{"a":1,`, `{"a" 1}`, `{"a":}`, ``} {
+		if ObjectEach([]byte(bad), func(k, v []byte) bool { return true }) {
+			t.Errorf("%q walked as an object", bad)
+		}
+	}
+	if !ObjectEach([]byte(`{}`), func(k, v []byte) bool { t.Fatal("called for an empty object"); return true }) {
+		t.Fatal("an empty object is an object")
 	}
 }

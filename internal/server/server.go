@@ -62,6 +62,11 @@ type Config struct {
 	MediaURL       string       // role app: the separate media node's URL, e.g. https://media.example.org:4000
 	PermsPublicKey string       // role media: the app's keys/perms.pub.pem, which checks perms tokens
 
+	// Interest management (hub.Config): rooms of at least InterestMinRoom entered people (0: never) send each
+	// person the poses of avatars farther than InterestRadius metres less often.
+	InterestMinRoom int
+	InterestRadius  float64
+
 	Log *slog.Logger
 	// Notes receives text meant for the person who started the server, such as how to trust the certificate.
 	Notes io.Writer
@@ -154,7 +159,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.hubs, err = hub.New(hub.Config{Store: s.store, Keys: keys, PublicURL: s.publicURL, Log: log.With("part", "hub"), Gate: s.ops.Offline, Media: hubMedia,
-		Files: s.uploads})
+		Files: s.uploads, InterestMinRoom: cfg.InterestMinRoom, InterestRadius: cfg.InterestRadius})
 	if err != nil {
 		return nil, err
 	}
