@@ -54,9 +54,11 @@ func (p *interestPos) get() (x, z float64, ok bool) {
 
 // pair is what a sender remembers of one recipient far away.
 type pair struct {
+	to      *channel
 	last    time.Time     // when an update of the sender's avatar last went to the recipient
 	pending *phx.Outbound // the newest held-back update, nil when none
 	mask    uint64        // the components pending carries
+	listed  bool          // in the sender's held list
 }
 
 // interestState is a sender's side of interest management. mu is held across a whole fan-out, so the room's
@@ -64,6 +66,8 @@ type pair struct {
 type interestState struct {
 	mu       sync.Mutex
 	pairs    map[*channel]*pair
+	held     []*pair // the pairs that may have a pending update: the flusher looks at these, not at every pair
+	sweeps   int     // flushes since pairs was last swept of recipients who left
 	npending atomic.Int32
 }
 
@@ -122,7 +126,7 @@ func (c *channel) relayThinned(o *phx.Outbound, mask uint64) {
 		if rx, rz, known := other.pos.get(); known {
 			if dx, dz := rx-sx, rz-sz; dx*dx+dz*dz > radius2 {
 				if p = st.pairs[other]; p == nil {
-					p = &pair{}
+					p = &pair{to: other}
 					st.pairs[other] = p
 				}
 				if now.Sub(p.last) < interval {
@@ -134,6 +138,10 @@ func (c *channel) relayThinned(o *phx.Outbound, mask uint64) {
 					}
 					if p.pending == nil {
 						st.npending.Add(1)
+						if !p.listed {
+							p.listed = true
+							st.held = append(st.held, p)
+						}
 					} else {
 						s.stats.InterestSuperseded.Add(1)
 					}
@@ -164,24 +172,40 @@ func (c *channel) relayThinned(o *phx.Outbound, mask uint64) {
 	}
 }
 
-// flushPendingLocked sends every pending update of the sender now; st.mu must be held.
+// flushPendingLocked sends the sender's pending updates now (only those whose interval has passed when dueOnly
+// is set); st.mu must be held.
 func (c *channel) flushPendingLocked(now time.Time, dueOnly bool) {
 	st := &c.interest
-	for other, p := range st.pairs {
-		if other.gone.Load() {
+	keep := st.held[:0]
+	for _, p := range st.held {
+		switch {
+		case p.to.gone.Load():
 			if p.pending != nil {
 				st.npending.Add(-1)
 			}
-			delete(st.pairs, other)
+			delete(st.pairs, p.to)
 			continue
-		}
-		if p.pending == nil || (dueOnly && now.Sub(p.last) < c.svc.cfg.InterestInterval) {
+		case p.pending == nil:
+		case dueOnly && now.Sub(p.last) < c.svc.cfg.InterestInterval:
+			keep = append(keep, p)
 			continue
+		default:
+			p.to.ch.Send(p.pending)
+			c.svc.stats.InterestFlushed.Add(1)
+			p.pending, p.last = nil, now
+			st.npending.Add(-1)
 		}
-		other.ch.Send(p.pending)
-		c.svc.stats.InterestFlushed.Add(1)
-		p.pending, p.last = nil, now
-		st.npending.Add(-1)
+		p.listed = false
+	}
+	clear(st.held[len(keep):])
+	st.held = keep
+	if st.sweeps++; st.sweeps >= 200 { // now and then, forget the recipients who left without anything pending
+		st.sweeps = 0
+		for other := range st.pairs {
+			if other.gone.Load() {
+				delete(st.pairs, other)
+			}
+		}
 	}
 }
 

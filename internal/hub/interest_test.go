@@ -220,3 +220,45 @@ func TestInterestFlusherRunsOnItsOwn(t *testing.T) {
 		t.Fatalf("b got %v, want the flusher to deliver the held 0.2", got)
 	}
 }
+
+func TestInterestForgetsRecipientsWhoLeft(t *testing.T) {
+	ir := newInterestRoom(t, 4)
+	ir.walk() // far and oth each have an update of s pending
+	ir.far.push("phx_leave", map[string]any{})
+	ir.far.take("phx_reply")
+	ir.e.advance(time.Second)
+	ir.flush()
+	st := &ir.s.sockChannel(t).interest
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if n := st.npending.Load(); n != 0 {
+		t.Fatalf("%d still pending", n)
+	}
+	for other := range st.pairs {
+		if other.sessionID == "far" {
+			t.Fatal("the sender still keeps a pair for someone who left")
+		}
+	}
+	if got := positions(t, ir.oth); len(got) != 3 || got[2] != 1 {
+		t.Fatalf("the one who stayed got %v", got)
+	}
+}
+
+// sockChannel finds the hub channel of a peer.
+func (p *peer) sockChannel(t *testing.T) *channel {
+	t.Helper()
+	p.e.svc.mu.Lock()
+	defer p.e.svc.mu.Unlock()
+	for _, r := range p.e.svc.rooms {
+		r.mu.Lock()
+		for m := range r.members {
+			if m.sessionID == string(p.sock.ID()) {
+				r.mu.Unlock()
+				return m
+			}
+		}
+		r.mu.Unlock()
+	}
+	t.Fatal("no channel")
+	return nil
+}
