@@ -105,7 +105,7 @@ func avatarPose(item []byte) (mask uint64, poseOnly bool, x, z float64, hasPos b
 // within the radius (and to those whose place is unknown), at most once an interval to the others.
 func (c *channel) relayThinned(o *phx.Outbound, mask uint64) {
 	s := c.svc
-	sx, sz, _ := c.pos.get()
+	sx, sz, placed := c.pos.get() // unplaced, the sender is near everyone
 	radius2 := s.cfg.InterestRadius * s.cfg.InterestRadius
 	interval := s.cfg.InterestInterval
 	now := s.cfg.Now()
@@ -123,7 +123,7 @@ func (c *channel) relayThinned(o *phx.Outbound, mask uint64) {
 			return false
 		}
 		var p *pair
-		if rx, rz, known := other.pos.get(); known {
+		if rx, rz, known := other.pos.get(); known && placed {
 			if dx, dz := rx-sx, rz-sz; dx*dx+dz*dz > radius2 {
 				if p = st.pairs[other]; p == nil {
 					p = &pair{to: other}

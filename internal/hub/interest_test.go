@@ -262,3 +262,24 @@ func (p *peer) sockChannel(t *testing.T) *channel {
 	t.Fatal("no channel")
 	return nil
 }
+
+// Until the sender's own updates say where its avatar is, it is near everyone.
+func TestInterestDoesNotThinAnUnplacedSender(t *testing.T) {
+	ir := newInterestRoom(t, 4)
+	u := ir.e.peer("u")
+	u.mustJoin(ir.h.SID, "U")
+	u.request("events:entered", map[string]any{})
+	u.push("naf", avatarFirstSync("av-u", "#toncon-avatar"))
+	ir.far.take("naf")
+	for i := range 5 {
+		u.push("naf", map[string]any{"dataType": "u", "data": map[string]any{"networkId": "av-u", "owner": "u",
+			"lastOwnerTime": 1, "template": "#toncon-avatar", "components": map[string]any{"2": map[string]float64{"x": float64(i)}}}})
+		ir.e.advance(10 * time.Millisecond)
+	}
+	if got := ir.far.take("naf"); len(got) != 5 {
+		t.Fatalf("the far person got %d of an unplaced avatar's 5 head updates", len(got))
+	}
+	if n := ir.e.svc.Stats().InterestHeld.Load(); n != 0 {
+		t.Fatalf("%d held", n)
+	}
+}
