@@ -70,7 +70,7 @@ func TestInterestManagementThroughTheServer(t *testing.T) {
 				}
 				var msg struct {
 					Data struct {
-						NetworkID  string `json:"networkId"`
+						NetworkID  string                         `json:"networkId"`
 						Components map[string]struct{ X float64 } `json:"components"`
 					} `json:"data"`
 				}
