@@ -29,10 +29,6 @@ func scanFile(row interface{ Scan(...any) error }) (store.File, error) {
 	return f, nil
 }
 
-func nullAccount(a store.AccountID) sql.NullInt64 {
-	return sql.NullInt64{Int64: int64(a), Valid: a != 0}
-}
-
 // CreateFile implements store.Files.
 func (d *DB) CreateFile(ctx context.Context, f store.File) (store.File, error) {
 	if err := f.Validate(); err != nil {
@@ -46,7 +42,7 @@ func (d *DB) CreateFile(ctx context.Context, f store.File) (store.File, error) {
 	}
 	got, err := scanFile(d.db.QueryRowContext(ctx, `INSERT INTO files (`+fileColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+fileColumns,
-		string(f.ID), f.SHA256, f.ContentType, f.Size, f.Name, f.AccessToken, nullAccount(f.Account),
+		string(f.ID), f.SHA256, f.ContentType, f.Size, f.Name, f.AccessToken, accountOrNull(f.Account),
 		f.CreatedAt.UnixMilli(), f.ExpiresAt.UnixMilli()))
 	if err != nil {
 		return store.File{}, fmt.Errorf("create file %s: %w", f.ID, classify(err))
