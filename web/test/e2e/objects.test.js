@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { readFileSync } from "node:fs";
 import { deflateSync } from "node:zlib";
 
-import { createAdmin, signInOnHome } from "./accounts.js";
+import { createAdmin, linkFromLog, signInOnHome } from "./accounts.js";
 import { assertNoErrors, enterRoom, launchBrowser, openPerson, screenshot, serverBinary, startServer, until, WAIT_MS } from "./harness.js";
 
 serverBinary(); // fail at once, with the build command, when there is no server
@@ -213,17 +213,6 @@ describe("media objects: drop, see, move, pin, come back later", { timeout: 4200
   let picture; // Ada's object as she saw it after moving it
   const sid = {};
 
-  /** The newest sign-in link the server wrote to its log after `from` characters, once it is there. */
-  async function linkFromLog(from) {
-    const deadline = Date.now() + WAIT_MS;
-    for (;;) {
-      const links = server.stderr.slice(from).match(/https?:\/\/[^\s"\\]+\/verify\?[^\s"\\]+/g);
-      if (links) return links[links.length - 1];
-      if (Date.now() > deadline) throw new Error(`no sign-in link in the server's log; it says:\n${server.stderr.slice(from)}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-
   before(async () => {
     server = await startServer();
     browser = await launchBrowser();
@@ -249,7 +238,7 @@ describe("media objects: drop, see, move, pin, come back later", { timeout: 4200
     const from = server.stderr.length;
     await page.fill("#sign-in-email", "ada@example.org");
     await page.click("#sign-in-send");
-    const link = await linkFromLog(from);
+    const link = await linkFromLog(server, from);
     const tab = await ada.context.newPage();
     await tab.goto(link);
     await tab.waitForFunction(() => document.querySelector("h1")?.textContent === "You are signed in", null, { timeout: WAIT_MS });

@@ -13,6 +13,7 @@ import { execFile } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 
+import { linkFromLog } from "./accounts.js";
 import { assertNoErrors, enterRoom, launchBrowser, openPerson, screenshot, serverBinary, startServer, until, WAIT_MS } from "./harness.js";
 
 const run = promisify(execFile);
@@ -34,17 +35,6 @@ describe("owners: sign-in by email link, room settings, moderation, offline", { 
 
   /** `toncon admin ...` on the running server's data folder, as an operator does. */
   const admin = (...args) => run(serverBinary(), ["admin", ...args, "--data", server.dataDir], { timeout: 15000 });
-
-  /** The newest sign-in link the server wrote to its log after `from` characters, once it is there. */
-  async function linkFromLog(from) {
-    const deadline = Date.now() + WAIT_MS;
-    for (;;) {
-      const links = server.stderr.slice(from).match(/https?:\/\/[^\s"\\]+\/verify\?[^\s"\\]+/g);
-      if (links) return links[links.length - 1];
-      if (Date.now() > deadline) throw new Error(`no sign-in link in the server's log; it says:\n${server.stderr.slice(from)}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
 
   /** Opens a sign-in link in a new page of person's browser context (another tab) and waits for it to finish. */
   async function followLink(person, link) {
@@ -99,7 +89,7 @@ describe("owners: sign-in by email link, room settings, moderation, offline", { 
     assert.match(status, /^The link was written to the server's log \(no mail server is configured\)/);
     await screenshot(owner, "owner-01-link-in-log");
 
-    await followLink(owner, await linkFromLog(logFrom));
+    await followLink(owner, await linkFromLog(server, logFrom));
     const label = await until(owner, "the signed-in account in the bar", () => {
       const t = document.querySelector("#account-toggle").textContent;
       return t !== "Sign in" && t;
@@ -215,7 +205,7 @@ describe("owners: sign-in by email link, room settings, moderation, offline", { 
     await visitor.page.fill("#sign-in-email", "visitor@example.org");
     await visitor.page.click("#sign-in-send");
     await until(visitor, "the log message", () => document.querySelector("#sign-in-status").textContent.includes("server's log"));
-    await followLink(visitor, await linkFromLog(logFrom));
+    await followLink(visitor, await linkFromLog(server, logFrom));
     await until(visitor, "signed in on the home page", () => !document.querySelector("#signed-in").hidden);
     assert.match(await visitor.page.locator("#signed-in-as").innerText(), /visitor@example.org/);
     const deadline = Date.now() + WAIT_MS;
@@ -279,7 +269,7 @@ describe("owners: sign-in by email link, room settings, moderation, offline", { 
     await page.fill("#sign-in-email", "sam@example.org");
     await page.click("#sign-in-send");
     await until(stale, "the log message", () => document.querySelector("#sign-in-status").textContent.includes("server's log"));
-    await followLink(stale, await linkFromLog(logFrom));
+    await followLink(stale, await linkFromLog(server, logFrom));
     await until(stale, "signed in in the room", () => window.toncon.roles?.signed_in === true);
     assert.equal(await page.locator("#account-toggle").innerText(), "sam@example.org");
     await page.click("#account-dialog-close");
