@@ -7,13 +7,11 @@
 // Run with `make test-e2e` (or `npm run test:e2e` from web/ with TONCON_BIN and CHROMIUM set).
 
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { after, before, describe, test } from "node:test";
-import { promisify } from "node:util";
 
+import { createAdmin, linkFromLog } from "./accounts.js";
 import { assertNoErrors, createHub, enterRoom, launchBrowser, openPerson, screenshot, serverBinary, startServer, until, untilSees, WAIT_MS } from "./harness.js";
 
-const run = promisify(execFile);
 serverBinary();
 const STEP_MS = 45000;
 
@@ -61,12 +59,7 @@ describe("voice and camera in the browser", { timeout: 120000 }, () => {
     const from = server.stderr.length;
     await page.fill("#sign-in-email", email);
     await page.click("#sign-in-send");
-    const deadline = Date.now() + WAIT_MS;
-    let link;
-    while (!(link = server.stderr.slice(from).match(/https?:\/\/[^\s"\\]+\/verify\?[^\s"\\]+/)?.[0])) {
-      if (Date.now() > deadline) throw new Error(`no sign-in link in the server's log:\n${server.stderr.slice(from)}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const link = await linkFromLog(server, from);
     // The link completes in another tab; the page that asked for it (listening on its auth channel) keeps the token.
     const tab = await person.context.newPage();
     await tab.goto(link);
@@ -77,7 +70,7 @@ describe("voice and camera in the browser", { timeout: 120000 }, () => {
 
   before(async () => {
     server = await startServer();
-    await run(serverBinary(), ["admin", "create-admin", "bob@example.org", "--data", server.dataDir], { timeout: 15000 });
+    await createAdmin(server, "bob@example.org");
     browser = await launchBrowser({ extraArgs: ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"] });
     // Small windows: each page renders its room in software (SwiftShader), which costs by the pixel.
     ada = await openPerson(browser, "ada", { viewport: { width: 560, height: 420 } });
