@@ -33,6 +33,22 @@ func testEnv(vars map[string]string) (Env, *syncBuffer, *syncBuffer) {
 	return Env{Stdout: out, Stderr: errb, Lookup: func(k string) (string, bool) { v, ok := vars[k]; return v, ok }}, out, errb
 }
 
+var servingLine = regexp.MustCompile(`msg="toncon is serving" .*url=(http://127\.0\.0\.1:\d+)`)
+
+// waitServing waits for a serve started in the test to log that it is serving over plain HTTP on loopback, and
+// returns its base URL.
+func waitServing(t *testing.T, errb *syncBuffer) string {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !servingLine.MatchString(errb.String()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no serving line:\n%s", errb.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return servingLine.FindStringSubmatch(errb.String())[1]
+}
+
 func TestVersionAndHelp(t *testing.T) {
 	env, out, _ := testEnv(nil)
 	if code := Run(context.Background(), []string{"version"}, env); code != 0 || !strings.HasPrefix(out.String(), "toncon ") {
@@ -73,14 +89,7 @@ func TestServeRunsUntilCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() { done <- Run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, env) }()
-	serving := regexp.MustCompile(`msg="toncon is serving" .*url=http://127\.0\.0\.1:(\d+)`)
-	deadline := time.Now().Add(15 * time.Second)
-	for !serving.MatchString(errb.String()) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no serving line:\n%s", errb.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitServing(t, errb)
 	if !strings.Contains(errb.String(), "data="+dir) {
 		t.Fatalf("TONCON_DATA not used:\n%s", errb.String())
 	}
@@ -102,13 +111,7 @@ func TestServeReportsABusyDataFolder(t *testing.T) {
 	defer cancel()
 	done := make(chan int, 1)
 	go func() { done <- Run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", dir}, env) }()
-	deadline := time.Now().Add(15 * time.Second)
-	for !strings.Contains(errb.String(), "toncon is serving") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the first server did not start:\n%s", errb.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitServing(t, errb)
 	env2, _, errb2 := testEnv(map[string]string{"TONCON_TLS": "off"})
 	if code := Run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--data", dir}, env2); code != 1 || !strings.Contains(errb2.String(), "in use by another toncon") {
 		t.Fatalf("second serve: %d %s", code, errb2.String())

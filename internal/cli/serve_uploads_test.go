@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"mime/multipart"
 	"net/http"
-	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
 // The upload limits reach the running server from the environment and the command line.
@@ -21,15 +19,7 @@ func TestServeUploadLimitFlags(t *testing.T) {
 		done <- Run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--upload-max-image-mb", "2"}, env)
 	}()
 	t.Cleanup(func() { cancel(); <-done })
-	serving := regexp.MustCompile(`msg="toncon is serving" .*url=(http://127\.0\.0\.1:\d+)`)
-	deadline := time.Now().Add(15 * time.Second)
-	for !serving.MatchString(errb.String()) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no serving line:\n%s", errb.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	base := serving.FindStringSubmatch(errb.String())[1]
+	base := waitServing(t, errb)
 	post := func(name string, data []byte) (int, string) {
 		var body bytes.Buffer
 		mw := multipart.NewWriter(&body)
