@@ -37,26 +37,8 @@ func startWithSMTP(t *testing.T) *signInEnv {
 	t.Helper()
 	mail := authtest.StartSMTP(t, authtest.SMTPOptions{})
 	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := New(ctx, Config{Addr: "127.0.0.1:0", DataDir: dir, TLS: true, SMTPURL: mail.URL,
+	srv, _ := serveFor(t, Config{Addr: "127.0.0.1:0", DataDir: dir, TLS: true, SMTPURL: mail.URL,
 		SMTPFrom: "toncon <noreply@example.org>"})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("server did not stop")
-		}
-	})
 	pem, err := os.ReadFile(filepath.Join(dir, "tls", "ca.pem"))
 	if err != nil {
 		t.Fatal(err)
