@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"path/filepath"
 	"reflect"
@@ -57,26 +56,14 @@ func pinUpload(t *testing.T, base string) (string, string) {
 	t.Helper()
 	png := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89" +
 		"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	fw, _ := mw.CreateFormFile("media", "poster.png")
-	fw.Write(png)
-	mw.Close()
-	resp, err := http.Post(base+"/api/v1/media", mw.FormDataContentType(), &body)
-	if err != nil {
-		t.Fatal(err)
+	code, out := postMedia(t, base, "poster.png", png)
+	id, _ := out["file_id"].(string)
+	meta, _ := out["meta"].(map[string]any)
+	token, _ := meta["access_token"].(string)
+	if code != 201 || id == "" {
+		t.Fatalf("upload: %d %v", code, out)
 	}
-	defer resp.Body.Close()
-	var out struct {
-		FileID string `json:"file_id"`
-		Meta   struct {
-			AccessToken string `json:"access_token"`
-		} `json:"meta"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 201 || out.FileID == "" {
-		t.Fatalf("upload: %d %+v %v", resp.StatusCode, out, err)
-	}
-	return out.FileID, out.Meta.AccessToken
+	return id, token
 }
 
 // pinJoin opens a socket and joins the hub; it returns the join ref and the session id.
