@@ -19,7 +19,7 @@ test("every content type the server accepts has a kind; others have none", () =>
   };
   for (const [type, kind] of Object.entries(want)) assert.equal(kindOf(type), kind, type);
   assert.equal(kindOf("IMAGE/PNG; charset=binary"), "image", "case and parameters do not matter");
-  for (const bad of ["text/html", "application/javascript", "image/svg+xml", "", "image", null, undefined, 42]) {
+  for (const bad of ["text/html", "application/javascript", "image/svg+xml", "", "image", "constructor", "toString", null, undefined, 42]) {
     assert.equal(kindOf(bad), null, String(bad));
   }
 });

@@ -19,14 +19,6 @@ export const KIND_OF_TYPE = Object.freeze({
   "application/pdf": "pdf",
 });
 
-const KIND_OF_EXTENSION = Object.freeze({
-  png: "image", jpg: "image", jpeg: "image", gif: "image", webp: "image",
-  glb: "model", gltf: "model",
-  mp4: "video", webm: "video", m4v: "video",
-  mp3: "audio", ogg: "audio", oga: "audio", wav: "audio",
-  pdf: "pdf",
-});
-
 const TYPE_OF_EXTENSION = Object.freeze({
   png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg", gif: "image/gif", webp: "image/webp",
   glb: "model/gltf-binary", gltf: "model/gltf+json",
@@ -45,8 +37,7 @@ export const KINDS = Object.freeze(["image", "video", "audio", "pdf", "model"]);
 export function kindOf(contentType) {
   if (typeof contentType !== "string") return null;
   const t = contentType.split(";")[0].trim().toLowerCase();
-  if (KIND_OF_TYPE[t]) return KIND_OF_TYPE[t];
-  return null;
+  return Object.hasOwn(KIND_OF_TYPE, t) ? KIND_OF_TYPE[t] : null;
 }
 
 /** The file name extension of a URL's path ("" when none), lower case. */
@@ -68,7 +59,7 @@ export function typeFromUrl(url) {
 
 /** The kind a link's extension suggests, or null. */
 export function kindFromUrl(url) {
-  return KIND_OF_EXTENSION[extensionOf(url)] || null;
+  return kindOf(typeFromUrl(url));
 }
 
 /**
