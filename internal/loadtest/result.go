@@ -165,9 +165,7 @@ func (r *run) result(before, after sample, drained counters) *Result {
 	secs := after.at.Sub(before.at).Seconds()
 	res.WindowSeconds = round(secs, 3)
 
-	d := drained.delays
-	res.Delay = DelayStats{Samples: d.n, P50MS: durMS(d.quantile(0.50)), P95MS: durMS(d.quantile(0.95)),
-		P99MS: durMS(d.quantile(0.99)), MaxMS: durMS(time.Duration(d.maxUS) * time.Microsecond), MeanMS: durMS(d.mean())}
+	res.Delay = delayStats(&drained.delays)
 
 	expected := r.expectedWindow()
 	res.Loss = LossStats{Expected: expected, Received: drained.gotWindow, Lost: max(expected-drained.gotWindow, 0),
@@ -237,6 +235,12 @@ func (r *run) result(before, after sample, drained counters) *Result {
 	return res
 }
 
+// delayStats summarises a delay histogram.
+func delayStats(d *histSnap) DelayStats {
+	return DelayStats{Samples: d.n, P50MS: durMS(d.quantile(0.50)), P95MS: durMS(d.quantile(0.95)),
+		P99MS: durMS(d.quantile(0.99)), MaxMS: durMS(time.Duration(d.maxUS) * time.Microsecond), MeanMS: durMS(d.mean())}
+}
+
 func (r *run) mediaResult(before, after sample, drained counters, secs float64) *MediaStats {
 	m := &MediaStats{PacketsPerSecond: voicePerSecond, PayloadBytes: [2]int{voiceMinPayload, voiceMaxPayload}}
 	for _, p := range r.persons {
@@ -251,9 +255,7 @@ func (r *run) mediaResult(before, after sample, drained counters, secs float64) 
 		}
 	}
 	v := drained.voice
-	d := v.delays
-	m.Delay = DelayStats{Samples: d.n, P50MS: durMS(d.quantile(0.50)), P95MS: durMS(d.quantile(0.95)),
-		P99MS: durMS(d.quantile(0.99)), MaxMS: durMS(time.Duration(d.maxUS) * time.Microsecond), MeanMS: durMS(d.mean())}
+	m.Delay = delayStats(&v.delays)
 	expected := v.gotWindow + v.lostWindow
 	m.Loss = LossStats{Expected: expected, Received: v.gotWindow, Lost: v.lostWindow,
 		Gaps: v.gaps, Duplicates: v.dups, Foreign: v.foreign}
