@@ -211,14 +211,19 @@ func costFail(env Env, name string, err error) int {
 }
 
 func writeJSON(env Env, name string, v any) int {
-	enc := json.NewEncoder(env.Stdout)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false) // the SLO "p99<200ms" should read as written
-	if err := enc.Encode(v); err != nil {
+	if err := encodeJSON(env.Stdout, v); err != nil {
 		fmt.Fprintf(env.Stderr, "toncon %s: %v\n", name, err)
 		return exitError
 	}
 	return exitOK
+}
+
+// encodeJSON writes v as indented JSON for people to read too.
+func encodeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // the SLO "p99<200ms" should read as written
+	return enc.Encode(v)
 }
 
 func printEstimate(out io.Writer, r *cost.Result) {
