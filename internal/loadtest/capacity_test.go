@@ -49,6 +49,41 @@ func TestSLOCheck(t *testing.T) {
 	}
 }
 
+// With --media a step holds only if voice holds too: the worse delay and loss of the two count, people who
+// could not join the media count as failed, and a talker with no voice measured cannot hold.
+func TestStepFromResultCountsVoice(t *testing.T) {
+	slo, _ := ParseSLO("p99<200ms,loss<1%")
+	pose := func() *Result {
+		return &Result{Users: 24, Entered: 24, Delay: DelayStats{Samples: 1000, P50MS: 20, P95MS: 60, P99MS: 90, MaxMS: 120},
+			Loss: LossStats{Percent: 0.1}}
+	}
+	if st := StepFromResult(pose()); st.P99 != 90*time.Millisecond || st.Failed != 0 {
+		t.Fatalf("without media: %+v", st)
+	}
+	res := pose()
+	res.Media = &MediaStats{Talkers: 8, Delay: DelayStats{Samples: 500, P50MS: 10, P95MS: 150, P99MS: 250, MaxMS: 300},
+		Loss: LossStats{Percent: 0.05}}
+	st := StepFromResult(res)
+	if st.P50 != 20*time.Millisecond || st.P50MS != 20 || st.P95MS != 150 || st.P99 != 250*time.Millisecond || st.P99MS != 250 ||
+		st.Max != 300*time.Millisecond || st.LossPercent != 0.1 || st.Samples != 1000 {
+		t.Errorf("the worse of pose and voice: %+v", st)
+	}
+	if ok, why := slo.Check(st); ok || !strings.Contains(why, "p99") {
+		t.Errorf("slow voice held: %q", why)
+	}
+	for name, m := range map[string]*MediaStats{
+		"voice lossy":   {Talkers: 8, Delay: DelayStats{Samples: 500, P99MS: 50}, Loss: LossStats{Percent: 2}},
+		"media failed":  {Talkers: 8, Failed: 1, Delay: DelayStats{Samples: 500, P99MS: 50}},
+		"no voice came": {Talkers: 8},
+	} {
+		res := pose()
+		res.Media = m
+		if ok, why := slo.Check(StepFromResult(res)); ok {
+			t.Errorf("%s: held (%q)", name, why)
+		}
+	}
+}
+
 // simulated is a server whose delay grows steeply as it nears its ceiling and which loses updates past it, the
 // shape real runs have: flat, then a knee.
 type simulated struct {
