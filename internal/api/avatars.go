@@ -94,8 +94,8 @@ func (a *API) builtinAvatars() []avatarJSON {
 // header is anonymous (ok, zero account); a header with a bad token is refused either way, so a client learns its
 // sign-in expired. It answers the client itself when it returns false.
 func (a *API) accountFrom(w http.ResponseWriter, r *http.Request, required bool) (store.Account, bool) {
-	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "bearer") || strings.TrimSpace(token) == "" {
+	token, ok := auth.BearerToken(r)
+	if !ok || token == "" {
 		if required {
 			writeError(w, http.StatusUnauthorized, "unauthorized", "sign in first: send Authorization: Bearer <account token>")
 			return store.Account{}, false
@@ -106,7 +106,7 @@ func (a *API) accountFrom(w http.ResponseWriter, r *http.Request, required bool)
 		writeError(w, http.StatusUnauthorized, "unauthorized", "this server does not take account tokens here")
 		return store.Account{}, false
 	}
-	acct, err := auth.Authenticate(r.Context(), a.cfg.Keys, a.cfg.Store, strings.TrimSpace(token), a.cfg.Now())
+	acct, err := auth.Authenticate(r.Context(), a.cfg.Keys, a.cfg.Store, token, a.cfg.Now())
 	switch {
 	case err == nil:
 		return acct, true

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -70,6 +72,16 @@ func (k *Keys) VerifyAccountToken(token string, now time.Time) (id store.Account
 		return 0, time.Time{}, fmt.Errorf("%w: no issued-at time", ErrTokenMalformed)
 	}
 	return store.AccountID(n), time.UnixMilli(int64(math.Round(iat * 1000))).UTC(), nil
+}
+
+// BearerToken finds "Authorization: Bearer <account token>" (any case of "bearer", as Hubs sends it). ok says
+// whether the request sent a bearer token at all; the token may still be empty.
+func BearerToken(r *http.Request) (token string, ok bool) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(token), true
 }
 
 // Authenticate verifies an account token at now and loads its account. Errors: those of VerifyAccountToken;

@@ -44,7 +44,7 @@ func (s *Service) handleUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var account store.AccountID
-	if token, given := accountToken(r); given {
+	if token, given := auth.BearerToken(r); given {
 		a, ok := s.authenticate(w, r, token)
 		if !ok {
 			return
@@ -111,15 +111,6 @@ func (s *Service) writeUploadError(w http.ResponseWriter, err error) {
 	writeError(w, http.StatusInternalServerError, "internal", "the upload could not be stored; try again")
 }
 
-// accountToken finds "Authorization: Bearer <account token>" (any case of "bearer", as Hubs sends it).
-func accountToken(r *http.Request) (string, bool) {
-	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "bearer") {
-		return "", false
-	}
-	return strings.TrimSpace(token), true
-}
-
 // authenticate checks an account token, answering the client itself when it fails.
 func (s *Service) authenticate(w http.ResponseWriter, r *http.Request, token string) (store.Account, bool) {
 	if s.cfg.Keys == nil {
@@ -159,7 +150,7 @@ func (s *Service) handleMine(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "list your uploads with GET")
 		return
 	}
-	token, given := accountToken(r)
+	token, given := auth.BearerToken(r)
 	if !given {
 		writeError(w, http.StatusUnauthorized, "unauthorized", "sign in to see your uploads (Authorization: Bearer <account token>)")
 		return
