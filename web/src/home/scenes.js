@@ -5,7 +5,7 @@
 import { el } from "../room/dom.js";
 import { loadCredentials } from "../shared/account.js";
 import { sceneDraft, sceneEntries } from "../shared/scenes.js";
-import { postWithToken, formatBytes, uploadMedia } from "../shared/upload.js";
+import { postWithToken, uploadWithProgress } from "../shared/upload.js";
 
 /**
  * Mounts the scenes section. createRoom(sceneId, sceneName) makes a room with that scene and goes there (main.js
@@ -92,17 +92,8 @@ export function mountScenes({ createRoom }) {
     const draft = sceneDraft({ name: name.value, description: description.value, attributions: attributions.value, allowRemixing: remix.checked });
     if (draft.error) return say(draft.error, "error");
     send.disabled = true;
-    bar.hidden = false;
-    bar.value = 0;
-    say(`Uploading ${f.name} (${formatBytes(f.size)})…`);
     try {
-      const media = await uploadMedia(f, {
-        token: credentials.token,
-        onProgress: (fraction, loaded, total) => {
-          bar.value = fraction;
-          say(`Uploading ${f.name}: ${formatBytes(loaded)} of ${formatBytes(total)}`);
-        },
-      });
+      const media = await uploadWithProgress(f, credentials.token, bar, say);
       say("Checking the scene…");
       const res = await postWithToken("/api/v1/scenes", { scene: { ...draft.scene, file_id: media.file_id, file_access_token: media.meta?.access_token } }, credentials.token);
       const scene = res?.scenes?.[0];

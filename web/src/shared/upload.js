@@ -42,6 +42,23 @@ export function uploadMedia(file, { token = "", onProgress = () => {}, signal = 
   });
 }
 
+/**
+ * uploadMedia for a form with a progress bar: shows bar (a <progress>) and says through say(text) how far the upload
+ * got. The caller hides bar again when it is done with the file.
+ */
+export function uploadWithProgress(file, token, bar, say) {
+  bar.hidden = false;
+  bar.value = 0;
+  say(`Uploading ${file.name} (${formatBytes(file.size)})…`);
+  return uploadMedia(file, {
+    token,
+    onProgress: (fraction, loaded, total) => {
+      bar.value = fraction;
+      say(`Uploading ${file.name}: ${formatBytes(loaded)} of ${formatBytes(total)}`);
+    },
+  });
+}
+
 /** The sentence for a refused upload: the server's own message when it sent one. status 0: no answer. */
 export function refusalText(status, body) {
   if (body && typeof body.message === "string" && body.message !== "") return body.message;

@@ -5,7 +5,7 @@
 
 import "./avatars.css";
 import { loadCredentials } from "../../shared/account.js";
-import { postWithToken, formatBytes, uploadMedia } from "../../shared/upload.js";
+import { postWithToken, uploadWithProgress } from "../../shared/upload.js";
 import { el } from "../dom.js";
 import { lookById } from "../looks.js";
 import { avatarChoices, choiceForProfile, profileFields } from "./catalog.js";
@@ -99,17 +99,8 @@ export function mountAvatarChooser({ profile, onChange = () => {}, signedIn: isS
     if (!f) return say("Choose a .glb file first.", "error");
     const avatarName = name.value.trim() || f.name.replace(/\.glb$/i, "").slice(0, 64) || "My avatar";
     send.disabled = true;
-    bar.hidden = false;
-    bar.value = 0;
-    say(`Uploading ${f.name} (${formatBytes(f.size)})…`);
     try {
-      const media = await uploadMedia(f, {
-        token: credentials.token,
-        onProgress: (fraction, loaded, total) => {
-          bar.value = fraction;
-          say(`Uploading ${f.name}: ${formatBytes(loaded)} of ${formatBytes(total)}`);
-        },
-      });
+      const media = await uploadWithProgress(f, credentials.token, bar, say);
       say("Checking the avatar…");
       const res = await postWithToken("/api/v1/avatars", { avatar: { name: avatarName, file_id: media.file_id, file_access_token: media.meta?.access_token } }, credentials.token);
       const avatar = res?.avatars?.[0];
