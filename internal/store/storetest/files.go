@@ -13,10 +13,7 @@ import (
 )
 
 // filesTests cover uploaded files and their refs; Run runs them with the rest.
-var filesTests = []struct {
-	name string
-	fn   func(t *testing.T, s store.Store)
-}{
+var filesTests = []suiteTest{
 	{"FileRoundTrip", testFileRoundTrip},
 	{"FileValidation", testFileValidation},
 	{"FileDuplicateID", testFileDuplicateID},

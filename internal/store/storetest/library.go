@@ -14,10 +14,7 @@ import (
 )
 
 // libraryTests cover pinned room objects, avatars and scenes; Run runs them with the rest.
-var libraryTests = []struct {
-	name string
-	fn   func(t *testing.T, s store.Store)
-}{
+var libraryTests = []suiteTest{
 	{"PinRoundTrip", testPinRoundTrip},
 	{"PinReplaceKeepsOrder", testPinReplaceKeepsOrder},
 	{"PinInvalid", testPinInvalid},

@@ -14,14 +14,17 @@ import (
 	"toncon/internal/store"
 )
 
+// suiteTest is one test of the suite, run against a fresh store.
+type suiteTest struct {
+	name string
+	fn   func(t *testing.T, s store.Store)
+}
+
 // Run runs the suite. open must return a new, empty store for each call; subtests run in parallel, each with its
 // own store. Run closes each store when its subtest ends, before any cleanup open registered runs (so open may
 // register cleanups that drop a database after the store is closed).
 func Run(t *testing.T, open func(t *testing.T) store.Store) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s store.Store)
-	}{
+	tests := []suiteTest{
 		{"HubRoundTrip", testHubRoundTrip},
 		{"CreateAssignsDefaults", testCreateAssignsDefaults},
 		{"CreateKeepsExplicitID", testCreateKeepsExplicitID},
