@@ -129,20 +129,25 @@ export class LocalMedia {
   }
 
   /**
+   * getUserMedia for one kind ("audio" | "video") with constraints, on deviceId when given. A remembered device that
+   * is gone falls back to the default one rather than fail.
+   */
+  async openDevice(kind, constraints, deviceId) {
+    if (!this.supported) throw Object.assign(new Error("no getUserMedia"), { name: "NotSupportedError" });
+    try {
+      return await this.devices.getUserMedia({ [kind]: deviceId ? { ...constraints, deviceId: { exact: deviceId } } : constraints });
+    } catch (err) {
+      if (!deviceId || (err?.name !== "OverconstrainedError" && err?.name !== "NotFoundError")) throw err;
+      return this.devices.getUserMedia({ [kind]: constraints });
+    }
+  }
+
+  /**
    * Turns the microphone on (deviceId: a device to switch to; default the remembered one). Resolves with the
    * track; rejects with the getUserMedia error (its name says why).
    */
   async startMic(deviceId = this.prefs.micId) {
-    if (!this.supported) throw Object.assign(new Error("no getUserMedia"), { name: "NotSupportedError" });
-    const audio = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
-    let stream;
-    try {
-      stream = await this.devices.getUserMedia({ audio: deviceId ? { ...audio, deviceId: { exact: deviceId } } : audio });
-    } catch (err) {
-      // A remembered device that is gone: fall back to the default one rather than fail.
-      if (!deviceId || (err?.name !== "OverconstrainedError" && err?.name !== "NotFoundError")) throw err;
-      stream = await this.devices.getUserMedia({ audio });
-    }
+    const stream = await this.openDevice("audio", { echoCancellation: true, noiseSuppression: true, autoGainControl: true }, deviceId);
     const track = stream.getAudioTracks()[0];
     const enabled = this.mic ? this.mic.enabled : true;
     this.stopMic(false);
@@ -187,16 +192,8 @@ export class LocalMedia {
   }
 
   async startCamera(deviceId = this.prefs.cameraId) {
-    if (!this.supported) throw Object.assign(new Error("no getUserMedia"), { name: "NotSupportedError" });
     // Modest: the camera goes to everyone, in simulcast layers made from this.
-    const video = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24, max: 30 } };
-    let stream;
-    try {
-      stream = await this.devices.getUserMedia({ video: deviceId ? { ...video, deviceId: { exact: deviceId } } : video });
-    } catch (err) {
-      if (!deviceId || (err?.name !== "OverconstrainedError" && err?.name !== "NotFoundError")) throw err;
-      stream = await this.devices.getUserMedia({ video });
-    }
+    const stream = await this.openDevice("video", { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24, max: 30 } }, deviceId);
     const track = stream.getVideoTracks()[0];
     this.prefs.cameraId = track.getSettings?.().deviceId || deviceId || "";
     this.savePrefs();
