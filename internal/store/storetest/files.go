@@ -59,11 +59,7 @@ func mustGetFile(t *testing.T, s store.Store, id store.FileID) store.File {
 }
 
 func testFileRoundTrip(t *testing.T, s store.Store) {
-	ctx := context.Background()
-	a, _, _, err := s.FindOrCreateAccount(ctx, "uploader@example.org")
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := mustAccount(t, s, "uploader@example.org")
 	f := sampleFile(0xab)
 	f.Account = a.ID
 	created := mustCreateFile(t, s, f)
@@ -293,14 +289,8 @@ func testFileBlobInUse(t *testing.T, s store.Store) {
 
 func testFileAccountList(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	a, _, _, err := s.FindOrCreateAccount(ctx, "a@example.org")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _, _, err := s.FindOrCreateAccount(ctx, "b@example.org")
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := mustAccount(t, s, "a@example.org")
+	b := mustAccount(t, s, "b@example.org")
 	var want []store.FileID
 	for i := range 3 {
 		f := sampleFile(byte(20 + i))
