@@ -4,7 +4,7 @@
 // "#name" moves them to that waypoint: the room's objects module does both), and media frames as slots that hold
 // dropped media. Everything built here is undone when the scene is unloaded.
 
-import { disposeObject, loadAudio, loadImage, loadVideo, playSoon } from "../room/objects/render.js";
+import { canvasMesh, disposeObject, fillTextFitting, loadAudio, loadImage, loadVideo, panelCanvas, playSoon } from "../room/objects/render.js";
 
 /**
  * Builds the media of applied.media under their nodes. Returns {links: [{object, href}], mediaFrames: [{object,
@@ -101,10 +101,7 @@ export function linkLabel(THREE, href) {
       // keep the href
     }
   }
-  const canvas = document.createElement("canvas");
-  canvas.width = 512;
-  canvas.height = 128;
-  const ctx = canvas.getContext("2d");
+  const { canvas, ctx } = panelCanvas(512, 128);
   ctx.fillStyle = "rgba(30, 90, 200, 0.9)";
   ctx.beginPath();
   ctx.roundRect(4, 4, 504, 120, 40);
@@ -113,12 +110,8 @@ export function linkLabel(THREE, href) {
   ctx.font = "600 44px system-ui, sans-serif";
   ctx.textAlign = "center";
   ctx.textBaseline = "middle";
-  let shown = text;
-  while (ctx.measureText(shown).width > 460 && shown.length > 1) shown = shown.slice(0, -1);
-  ctx.fillText(shown === text ? text : `${shown.slice(0, -1)}…`, 256, 66);
-  const texture = new THREE.CanvasTexture(canvas);
-  texture.colorSpace = THREE.SRGBColorSpace;
-  const mesh = new THREE.Mesh(new THREE.PlaneGeometry(0.8, 0.2), new THREE.MeshBasicMaterial({ map: texture, transparent: true, side: THREE.DoubleSide }));
+  fillTextFitting(ctx, text, 460, 256, 66);
+  const mesh = canvasMesh(THREE, canvas, 0.8, 0.2, true);
   mesh.name = "toncon-link";
   return mesh;
 }

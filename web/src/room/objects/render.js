@@ -181,10 +181,7 @@ function disposeElement(element, sound) {
 
 /** A small panel with a loudspeaker and a name, so a sound has something to grab. */
 export function speakerPanel(THREE, label) {
-  const canvas = document.createElement("canvas");
-  canvas.width = 256;
-  canvas.height = 256;
-  const ctx = canvas.getContext("2d");
+  const { canvas, ctx } = panelCanvas(256, 256);
   ctx.fillStyle = "#20232e";
   ctx.beginPath();
   ctx.roundRect(8, 8, 240, 240, 32);
@@ -204,15 +201,33 @@ export function speakerPanel(THREE, label) {
   if (label) {
     ctx.font = "600 24px system-ui, sans-serif";
     ctx.textAlign = "center";
-    let text = label;
-    while (ctx.measureText(text).width > 220 && text.length > 1) text = text.slice(0, -1);
-    ctx.fillText(text === label ? text : `${text.slice(0, -1)}…`, 128, 222);
+    fillTextFitting(ctx, label, 220, 128, 222);
   }
-  const texture = new THREE.CanvasTexture(canvas);
-  texture.colorSpace = THREE.SRGBColorSpace;
-  const mesh = new THREE.Mesh(new THREE.PlaneGeometry(0.35, 0.35), new THREE.MeshBasicMaterial({ map: texture, side: THREE.DoubleSide, transparent: true }));
+  const mesh = canvasMesh(THREE, canvas, 0.35, 0.35, true);
   mesh.name = "toncon-speaker";
   return mesh;
+}
+
+/** A canvas of w×h pixels and its 2D context, to draw a panel on. */
+export function panelCanvas(w, h) {
+  const canvas = document.createElement("canvas");
+  canvas.width = w;
+  canvas.height = h;
+  return { canvas, ctx: canvas.getContext("2d") };
+}
+
+/** A two-sided plane of width×height metres showing canvas. */
+export function canvasMesh(THREE, canvas, width, height, transparent = false) {
+  const texture = new THREE.CanvasTexture(canvas);
+  texture.colorSpace = THREE.SRGBColorSpace;
+  return new THREE.Mesh(new THREE.PlaneGeometry(width, height), new THREE.MeshBasicMaterial({ map: texture, side: THREE.DoubleSide, transparent }));
+}
+
+/** ctx.fillText of text at x, y, cut short with "…" when it is wider than maxWidth. */
+export function fillTextFitting(ctx, text, maxWidth, x, y) {
+  let shown = text;
+  while (ctx.measureText(shown).width > maxWidth && shown.length > 1) shown = shown.slice(0, -1);
+  ctx.fillText(shown === text ? text : `${shown.slice(0, -1)}…`, x, y);
 }
 
 let pdfjs = null;
@@ -295,10 +310,7 @@ export async function loadModel(THREE, sceneEl, src) {
 
 /** A panel that says a thing could not be shown, in place of the thing. */
 export function errorPanel(THREE, text) {
-  const canvas = document.createElement("canvas");
-  canvas.width = 512;
-  canvas.height = 256;
-  const ctx = canvas.getContext("2d");
+  const { canvas, ctx } = panelCanvas(512, 256);
   ctx.fillStyle = "#3a1d22";
   ctx.fillRect(0, 0, 512, 256);
   ctx.fillStyle = "#ffffff";
@@ -315,9 +327,7 @@ export function errorPanel(THREE, text) {
   }
   if (line) lines.push(line);
   lines.slice(0, 5).forEach((l, i) => ctx.fillText(l, 256, 128 - (Math.min(lines.length, 5) - 1) * 20 + i * 40));
-  const texture = new THREE.CanvasTexture(canvas);
-  texture.colorSpace = THREE.SRGBColorSpace;
-  return new THREE.Mesh(new THREE.PlaneGeometry(0.8, 0.4), new THREE.MeshBasicMaterial({ map: texture, side: THREE.DoubleSide }));
+  return canvasMesh(THREE, canvas, 0.8, 0.4);
 }
 
 /** Frees a loaded object's geometries, materials and textures. */
