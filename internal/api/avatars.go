@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -147,7 +146,7 @@ func (a *API) checkModel(ctx context.Context, id store.FileID, token string) (gl
 		return gltf.Info{}, err
 	}
 	defer blob.Close()
-	if subtle.ConstantTimeCompare([]byte(f.AccessToken), []byte(token)) != 1 {
+	if !f.TokenMatches(token) {
 		return gltf.Info{}, refuseFile("file_access_token is not the access token of upload %s", id)
 	}
 	if f.ContentType != "model/gltf-binary" {

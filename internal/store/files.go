@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"strings"
@@ -54,6 +55,11 @@ type File struct {
 
 // Kept reports whether something references the file, so it does not expire and may be read without its token.
 func (f File) Kept() bool { return f.ExpiresAt.IsZero() }
+
+// TokenMatches reports, in constant time, whether token is the file's access token; an empty token never matches.
+func (f File) TokenMatches(token string) bool {
+	return token != "" && subtle.ConstantTimeCompare([]byte(f.AccessToken), []byte(token)) == 1
+}
 
 // Validate checks the rules every stored file obeys; the error wraps ErrInvalid and names the field.
 func (f File) Validate() error {

@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -154,11 +153,7 @@ func (s *Service) Get(ctx context.Context, id store.FileID) (store.File, error) 
 
 // CanRead reports whether accessToken lets its holder read f: always for a kept file, else only the file's own.
 func CanRead(f store.File, accessToken string) bool {
-	return f.Kept() || tokenMatches(f, accessToken)
-}
-
-func tokenMatches(f store.File, token string) bool {
-	return token != "" && subtle.ConstantTimeCompare([]byte(f.AccessToken), []byte(token)) == 1
+	return f.Kept() || f.TokenMatches(accessToken)
 }
 
 // Open returns the file's metadata and its blob, opened for reading (the caller closes it). Same errors as Get.
@@ -182,7 +177,7 @@ func (s *Service) Keep(ctx context.Context, id store.FileID, accessToken, ref st
 	if err != nil {
 		return fmt.Errorf("keep file: %w", err)
 	}
-	if !tokenMatches(f, accessToken) {
+	if !f.TokenMatches(accessToken) {
 		return fmt.Errorf("keep file %s: %w", id, ErrForbidden)
 	}
 	if err := s.cfg.Store.AddFileRef(ctx, id, ref, s.cfg.Now()); err != nil {
