@@ -25,6 +25,16 @@ export async function linkFromLog(server, from) {
   }
 }
 
+/** Opens a sign-in link in a new page of person's browser context (another tab) and waits for it to finish. */
+export async function followLink(person, link) {
+  const tab = await person.context.newPage();
+  tab.on("pageerror", (err) => person.errors.push(`${person.name} (link tab): uncaught ${err.message}`));
+  await tab.goto(link);
+  await tab.waitForFunction(() => document.querySelector("h1")?.textContent === "You are signed in", null, { timeout: WAIT_MS });
+  assert.equal(new URL(tab.url()).search, "", "the link's one-time token leaves the address bar");
+  await tab.close();
+}
+
 /** Signs person in on the home page (which it opens) with email, following the link from the log in another tab. */
 export async function signInOnHome(server, person, email) {
   const { page } = person;
@@ -33,11 +43,7 @@ export async function signInOnHome(server, person, email) {
   await page.fill("#sign-in-email", email);
   await page.click("#sign-in-send");
   await until(person, "the sign-in link to be written to the log", () => document.querySelector("#sign-in-status")?.textContent.includes("log"));
-  const tab = await person.context.newPage();
-  tab.on("pageerror", (err) => person.errors.push(`${person.name} (link tab): uncaught ${err.message}`));
-  await tab.goto(await linkFromLog(server, from));
-  await tab.waitForFunction(() => document.querySelector("h1")?.textContent === "You are signed in", null, { timeout: WAIT_MS });
-  await tab.close();
+  await followLink(person, await linkFromLog(server, from));
   const credentials = await until(person, "the credentials on the home page", () => JSON.parse(localStorage.getItem("toncon.credentials") || "null"));
   assert.equal(credentials.email, email.toLowerCase());
   await until(person, "the signed-in box", () => !document.querySelector("#signed-in").hidden);

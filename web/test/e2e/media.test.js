@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
-import { createAdmin, linkFromLog } from "./accounts.js";
+import { createAdmin, signInOnHome } from "./accounts.js";
 import { assertNoErrors, createHub, enterRoom, launchBrowser, openPerson, screenshot, serverBinary, startServer, until, untilSees, WAIT_MS } from "./harness.js";
 
 serverBinary();
@@ -52,22 +52,6 @@ describe("voice and camera in the browser", { timeout: 120000 }, () => {
   let roomUrl;
   const sid = {};
 
-  /** Signs person in on the home page with the link the server writes to its log (no mail server). */
-  async function signIn(person, email) {
-    const { page } = person;
-    await page.goto(`${server.url}/`);
-    const from = server.stderr.length;
-    await page.fill("#sign-in-email", email);
-    await page.click("#sign-in-send");
-    const link = await linkFromLog(server, from);
-    // The link completes in another tab; the page that asked for it (listening on its auth channel) keeps the token.
-    const tab = await person.context.newPage();
-    await tab.goto(link);
-    await tab.waitForFunction(() => document.querySelector("h1")?.textContent === "You are signed in", null, { timeout: WAIT_MS });
-    await tab.close();
-    await page.waitForSelector("#signed-in-as", { state: "visible", timeout: WAIT_MS });
-  }
-
   before(async () => {
     server = await startServer();
     await createAdmin(server, "bob@example.org");
@@ -107,7 +91,7 @@ describe("voice and camera in the browser", { timeout: 120000 }, () => {
   });
 
   test("Bob (an admin) enters; Ada's audio packets reach his subscribe connection and keep coming", { timeout: STEP_MS }, async () => {
-    await signIn(bob, "bob@example.org");
+    await signInOnHome(server, bob, "bob@example.org");
     await bob.page.goto(server.url + roomUrl);
     // Bob's browser finds no microphone, then refuses it: the lobby says which, and what to do.
     await until(bob, "the lobby's Enter button", () => window.toncon?.ready === true);

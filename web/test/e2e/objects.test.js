@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { readFileSync } from "node:fs";
 import { deflateSync } from "node:zlib";
 
-import { createAdmin, linkFromLog, signInOnHome } from "./accounts.js";
+import { createAdmin, followLink, linkFromLog, signInOnHome } from "./accounts.js";
 import { assertNoErrors, enterRoom, launchBrowser, openPerson, screenshot, serverBinary, startServer, until, WAIT_MS } from "./harness.js";
 
 serverBinary(); // fail at once, with the build command, when there is no server
@@ -238,11 +238,7 @@ describe("media objects: drop, see, move, pin, come back later", { timeout: 4200
     const from = server.stderr.length;
     await page.fill("#sign-in-email", "ada@example.org");
     await page.click("#sign-in-send");
-    const link = await linkFromLog(server, from);
-    const tab = await ada.context.newPage();
-    await tab.goto(link);
-    await tab.waitForFunction(() => document.querySelector("h1")?.textContent === "You are signed in", null, { timeout: WAIT_MS });
-    await tab.close();
+    await followLink(ada, await linkFromLog(server, from));
     await until(ada, "the owner's roles", () => window.toncon.roles?.owner === true && window.toncon.roles?.signed_in === true);
     await page.click("#account-dialog-close");
     sid.ada = await enterRoom(ada, { displayName: "Ada" });

@@ -13,7 +13,7 @@ import { execFile } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 
-import { linkFromLog } from "./accounts.js";
+import { followLink, linkFromLog } from "./accounts.js";
 import { assertNoErrors, enterRoom, launchBrowser, openPerson, screenshot, serverBinary, startServer, until, WAIT_MS } from "./harness.js";
 
 const run = promisify(execFile);
@@ -35,16 +35,6 @@ describe("owners: sign-in by email link, room settings, moderation, offline", { 
 
   /** `toncon admin ...` on the running server's data folder, as an operator does. */
   const admin = (...args) => run(serverBinary(), ["admin", ...args, "--data", server.dataDir], { timeout: 15000 });
-
-  /** Opens a sign-in link in a new page of person's browser context (another tab) and waits for it to finish. */
-  async function followLink(person, link) {
-    const tab = await person.context.newPage();
-    tab.on("pageerror", (err) => person.errors.push(`${person.name} (link tab): uncaught ${err.message}`));
-    await tab.goto(link);
-    await tab.waitForFunction(() => document.querySelector("h1")?.textContent === "You are signed in", null, { timeout: WAIT_MS });
-    assert.equal(new URL(tab.url()).search, "", "the link's one-time token leaves the address bar");
-    await tab.close();
-  }
 
   before(async () => {
     server = await startServer();
