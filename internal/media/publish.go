@@ -131,8 +131,8 @@ func (p *peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 			source = p.videoSource
 		}
 		t = newPubTrack(p, remote, source)
-		if t.kind == webrtc.RTPCodecTypeAudio {
-			t.levelID = audioLevelID(recv)
+		if t.kind == webrtc.RTPCodecTypeAudio && p.sfu.cfg.MaxVoices > 0 {
+			t.levelID = audioLevelID(recv) // without a limit nobody reads the level: the reader skips it
 		}
 		p.tracks[recv] = t
 	}
