@@ -136,11 +136,17 @@ func (e *env) dial(name string) *client {
 // clientAPI is what a browser brings: default codecs (with RTX) and interceptors, loopback only, no mDNS.
 func clientAPI(t testing.TB) *webrtc.API { return clientAPIOver(t, webrtc.NetworkTypeUDP4) }
 
-// clientAPIOver is clientAPI restricted to one network type (TCP4: a network that blocks UDP).
-func clientAPIOver(t testing.TB, network webrtc.NetworkType) *webrtc.API {
+// clientAPIOver is clientAPI restricted to one network type (TCP4: a network that blocks UDP), offering the
+// audio header extensions named by audioExts too.
+func clientAPIOver(t testing.TB, network webrtc.NetworkType, audioExts ...string) *webrtc.API {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
+	}
+	for _, uri := range audioExts {
+		if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: uri}, webrtc.RTPCodecTypeAudio); err != nil {
+			t.Fatal(err)
+		}
 	}
 	reg := &interceptor.Registry{}
 	if err := webrtc.RegisterDefaultInterceptors(me, reg); err != nil {
@@ -208,17 +214,24 @@ func (c *client) request(method string, data any) (json.RawMessage, *requestErro
 	if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
 		return nil, &requestError{Code: "write_failed", Reason: err.Error()}
 	}
+	var m inMessage
 	select {
-	case m := <-ch:
-		if !m.OK {
-			return nil, &requestError{Code: m.ErrorCode, Reason: m.ErrorReason}
-		}
-		return m.Data, nil
+	case m = <-ch:
 	case <-c.readDone:
-		return nil, &requestError{Code: "closed", Reason: fmt.Sprint(c.err())}
+		// The reader hands over a response before it sees the close frame that may follow it (leave), but both
+		// may be ready here by now.
+		select {
+		case m = <-ch:
+		default:
+			return nil, &requestError{Code: "closed", Reason: fmt.Sprint(c.err())}
+		}
 	case <-ctx.Done():
 		return nil, &requestError{Code: "timeout", Reason: method}
 	}
+	if !m.OK {
+		return nil, &requestError{Code: m.ErrorCode, Reason: m.ErrorReason}
+	}
+	return m.Data, nil
 }
 
 func (c *client) err() error {
@@ -315,37 +328,35 @@ func (c *client) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	}()
 }
 
+// recvOf returns what this client has received of kind from session, nil before the first packet.
+func (c *client) recvOf(session, kind string) *received {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.recv[session+"/"+kind]
+}
+
 // got returns how many packets of kind this client has received from session.
 func (c *client) got(session, kind string) int64 {
-	c.mu.Lock()
-	r := c.recv[session+"/"+kind]
-	c.mu.Unlock()
-	if r == nil {
-		return 0
+	if r := c.recvOf(session, kind); r != nil {
+		return r.packets.Load()
 	}
-	return r.packets.Load()
+	return 0
 }
 
 // gaps returns how many sequence numbers were skipped in what this client received of kind from session.
 func (c *client) gaps(session, kind string) int64 {
-	c.mu.Lock()
-	r := c.recv[session+"/"+kind]
-	c.mu.Unlock()
-	if r == nil {
-		return 0
+	if r := c.recvOf(session, kind); r != nil {
+		return r.gaps.Load()
 	}
-	return r.gaps.Load()
+	return 0
 }
 
 func (c *client) lastPayload(session, kind string) []byte {
-	c.mu.Lock()
-	r := c.recv[session+"/"+kind]
-	c.mu.Unlock()
-	if r == nil {
-		return nil
+	if r := c.recvOf(session, kind); r != nil {
+		b, _ := r.last.Load().([]byte)
+		return b
 	}
-	b, _ := r.last.Load().([]byte)
-	return b
+	return nil
 }
 
 // publish opens the publish connection with Opus audio and, if video, VP8 video, and keeps sending synthetic

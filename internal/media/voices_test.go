@@ -1,15 +1,11 @@
 package media
 
 import (
-	"log/slog"
 	"math/rand/v2"
-	"net"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
@@ -17,23 +13,7 @@ import (
 
 // levelAPI is clientAPI plus the audio level header extension, which Chromium offers on every audio section.
 func levelAPI(t testing.TB) *webrtc.API {
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
-		t.Fatal(err)
-	}
-	reg := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(me, reg); err != nil {
-		t.Fatal(err)
-	}
-	se := webrtc.SettingEngine{LoggerFactory: pionLogs{log: slog.New(slog.DiscardHandler)}}
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
+	return clientAPIOver(t, webrtc.NetworkTypeUDP4, sdp.AudioLevelURI)
 }
 
 // publishVoice publishes one Opus track whose packets carry the audio level extension with *level (in -dBov:
