@@ -27,9 +27,6 @@ const TYPE_OF_EXTENSION = Object.freeze({
   pdf: "application/pdf",
 });
 
-/** The kinds, in the order the "add media" dialog names them. */
-export const KINDS = Object.freeze(["image", "video", "audio", "pdf", "model"]);
-
 /**
  * "image" | "video" | "audio" | "pdf" | "model" for a content type (parameters and case ignored), or null for a
  * type no panel shows.
