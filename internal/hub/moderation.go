@@ -202,9 +202,7 @@ func (c *channel) handleUpdateHub(m *phx.Message) {
 		c.ch.Reply(m, false, map[string]string{"reason": "invalid", "message": err.Error()})
 		return
 	}
-	c.svc.refreshHub(ctx, c.sid)
-	c.svc.hubRefresh(c.ch.Server(), c.room, c.sessionID, stale)
-	c.ch.Reply(m, true, nil)
+	c.hubUpdated(ctx, m, stale)
 }
 
 // buildUpdate validates an update against the current hub and returns it with the fields that change.
@@ -284,8 +282,14 @@ func (c *channel) handleCloseHub(m *phx.Message) {
 		c.internalError(m, "close hub", err)
 		return
 	}
+	c.hubUpdated(ctx, m, []string{"entry_mode"})
+}
+
+// hubUpdated follows a change to the hub record: the room takes the new record, everyone hears which fields
+// changed, and m is answered.
+func (c *channel) hubUpdated(ctx context.Context, m *phx.Message, stale []string) {
 	c.svc.refreshHub(ctx, c.sid)
-	c.svc.hubRefresh(c.ch.Server(), c.room, c.sessionID, []string{"entry_mode"})
+	c.svc.hubRefresh(c.ch.Server(), c.room, c.sessionID, stale)
 	c.ch.Reply(m, true, nil)
 }
 

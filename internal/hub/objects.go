@@ -291,9 +291,7 @@ func (c *channel) handleUpdateScene(m *phx.Message) {
 		c.internalError(m, "update scene", err)
 		return
 	}
-	c.svc.refreshHub(ctx, c.sid)
-	c.svc.hubRefresh(c.ch.Server(), c.room, c.sessionID, []string{"scene"})
-	c.ch.Reply(m, true, nil)
+	c.hubUpdated(ctx, m, []string{"scene"})
 }
 
 // errUnknownScene is wrapped by SceneRefFor for a scene id or sample that does not exist.
