@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"toncon/internal/testenv"
 )
 
 // RSA generation is slow, especially under -race, so the test binary makes two keys once and hands them out.
@@ -309,8 +311,8 @@ func TestLoadOrCreateKeysRefusesPublicKeyWithoutPrivateKey(t *testing.T) {
 }
 
 func TestLoadOrCreateKeysUnreadableFile(t *testing.T) {
-	if os.Geteuid() == 0 {
-		t.Skip("root reads files whatever their mode")
+	if !testenv.RunUnprivileged(t) {
+		return
 	}
 	dir := t.TempDir()
 	if _, _, err := LoadOrCreateKeys(dir); err != nil {
