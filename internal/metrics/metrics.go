@@ -20,8 +20,9 @@ import (
 	"toncon/internal/version"
 )
 
-// Sources are the live counters a scrape reads. Sockets and Hubs are required; Media is nil where this process
-// runs no SFU (serve --role app), and the media metrics are then left out.
+// Sources are the live counters a scrape reads. Sockets and Hubs are set together, or both nil on a media node
+// (serve --role media), which has no rooms; Media is nil where this process runs no SFU (serve --role app). The
+// metrics of a source that is nil are left out.
 type Sources struct {
 	Sockets *phx.Server
 	Hubs    *hub.Service
@@ -115,10 +116,13 @@ func newCollector(src Sources) *collector {
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.buildInfo, c.socketsOpen, c.sessions, c.hubs, c.framesIn, c.framesOut,
-		c.bytesIn, c.bytesOut, c.malformed, c.slowConsumers, c.nafRelayed, c.nafDropped, c.nafThinned, c.chatRelayed,
-		c.chatDropped, c.joins, c.joinsRefused, c.joinLatency, c.entitiesRemoved} {
-		ch <- d
+	ch <- c.buildInfo
+	if c.src.Hubs != nil {
+		for _, d := range []*prometheus.Desc{c.socketsOpen, c.sessions, c.hubs, c.framesIn, c.framesOut,
+			c.bytesIn, c.bytesOut, c.malformed, c.slowConsumers, c.nafRelayed, c.nafDropped, c.nafThinned, c.chatRelayed,
+			c.chatDropped, c.joins, c.joinsRefused, c.joinLatency, c.entitiesRemoved} {
+			ch <- d
+		}
 	}
 	if c.src.Media != nil {
 		for _, d := range []*prometheus.Desc{c.mediaRooms, c.mediaPeers, c.mediaTracks, c.mediaStreams, c.mediaForwarded, c.mediaSuppressed} {
@@ -128,7 +132,6 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	ps, hs := c.src.Sockets.Stats(), c.src.Hubs.Stats()
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
@@ -136,6 +139,24 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
 	gauge(c.buildInfo, 1, version.String())
+	if c.src.Hubs != nil {
+		c.collectRooms(ch, gauge, counter)
+	}
+	if c.src.Media != nil {
+		l := c.src.Media.Load() // one walk over the SFU's rooms, as /media/meta does
+		gauge(c.mediaRooms, float64(l.Rooms))
+		gauge(c.mediaPeers, float64(l.Peers))
+		gauge(c.mediaTracks, float64(l.Tracks))
+		gauge(c.mediaStreams, float64(l.Streams))
+		counter(c.mediaForwarded, l.ForwardedPackets)
+		counter(c.mediaSuppressed, l.SuppressedPackets)
+	}
+}
+
+// collectRooms reports the sockets' and the rooms' counters.
+func (c *collector) collectRooms(ch chan<- prometheus.Metric, gauge func(*prometheus.Desc, float64, ...string),
+	counter func(*prometheus.Desc, int64, ...string)) {
+	ps, hs := c.src.Sockets.Stats(), c.src.Hubs.Stats()
 	gauge(c.socketsOpen, float64(ps.SocketsOpen.Load()))
 	rooms, inRoom, inLobby := c.src.Hubs.Totals()
 	gauge(c.hubs, float64(rooms))
@@ -164,13 +185,4 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.entitiesRemoved, hs.EntitiesRemovedOnLeave.Load())
 	snap := hs.JoinLatency.Snapshot()
 	ch <- prometheus.MustNewConstHistogram(c.joinLatency, snap.Count, snap.SumSeconds, snap.Cumulative)
-	if c.src.Media != nil {
-		l := c.src.Media.Load() // one walk over the SFU's rooms, as /media/meta does
-		gauge(c.mediaRooms, float64(l.Rooms))
-		gauge(c.mediaPeers, float64(l.Peers))
-		gauge(c.mediaTracks, float64(l.Tracks))
-		gauge(c.mediaStreams, float64(l.Streams))
-		counter(c.mediaForwarded, l.ForwardedPackets)
-		counter(c.mediaSuppressed, l.SuppressedPackets)
-	}
 }

@@ -16,6 +16,7 @@ import (
 	"toncon/internal/datadir"
 	"toncon/internal/hub"
 	"toncon/internal/media"
+	"toncon/internal/metrics"
 	"toncon/internal/version"
 )
 
@@ -103,8 +104,8 @@ func (s *Server) closeMedia(ctx context.Context) {
 	s.media = nil
 }
 
-// newMediaNode sets up role media: the data folder only for its certificate, the perms public key, the SFU and a
-// listener. No database, no rooms, no web apps.
+// newMediaNode sets up role media: the data folder only for its certificate, the perms public key, the SFU, its
+// /metrics and a listener. No database, no rooms, no web apps.
 func (s *Server) newMediaNode() (err error) {
 	cfg := s.cfg
 	pub, err := auth.LoadPermsPublicKey(cfg.PermsPublicKey)
@@ -135,6 +136,7 @@ func (s *Server) newMediaNode() (err error) {
 	mux := http.NewServeMux()
 	s.mountMedia(mux)
 	sfu := s.media
+	metrics.Mount(mux, metrics.Sources{Media: sfu}, cfg.Pprof)
 	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "version": version.String(), "role": RoleMedia, "load": sfu.Load()})

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -89,6 +90,20 @@ func getHost(t *testing.T, base string) (host string, port int, hubID, token str
 }
 
 // mediaJoin joins hubID on the media socket at base and returns the error code ("" when joined).
+func getText(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
+	}
+	return string(b)
+}
+
 func mediaJoin(t *testing.T, base, hubID, token string) string {
 	t.Helper()
 	ws, _, err := websocket.Dial(ctxT(t), "ws"+strings.TrimPrefix(base, "http")+"/media/socket", nil)
@@ -161,6 +176,26 @@ func TestAppAndMediaRoles(t *testing.T) {
 	}
 	if code := mediaJoin(t, mediaBase, hubID, token); code != "" {
 		t.Fatalf("media join with the app's token: %s", code)
+	}
+	// Each node reports what it runs: the media node its SFU and process, the app node its rooms.
+	for _, tc := range []struct {
+		base       string
+		want, lack []string
+	}{
+		{mediaBase, []string{"toncon_build_info{", "toncon_media_peers ", "toncon_media_forwarded_packets_total ", "process_cpu_seconds_total "}, []string{"toncon_sessions"}},
+		{appBase, []string{"toncon_build_info{", "toncon_sessions{", "process_cpu_seconds_total "}, []string{"toncon_media_"}},
+	} {
+		text := getText(t, tc.base+"/metrics")
+		for _, w := range tc.want {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s/metrics lacks %q", tc.base, w)
+			}
+		}
+		for _, l := range tc.lack {
+			if strings.Contains(text, l) {
+				t.Errorf("%s/metrics has %q", tc.base, l)
+			}
+		}
 	}
 	var view struct {
 		Host string `json:"host"`
