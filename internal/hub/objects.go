@@ -99,12 +99,8 @@ func (c *channel) handlePin(m *phx.Message) {
 			return
 		}
 	}
+	// A pin without file fields moves an object that is pinned already: the store keeps the file it shows.
 	prev, replaced, err := c.svc.cfg.Store.PinObject(ctx, o)
-	if err == nil && replaced && p.FileID == "" && prev.FileID != "" {
-		// A pin without file fields moves an object that is pinned already: it still shows the same file.
-		o.FileID = prev.FileID
-		_, _, err = c.svc.cfg.Store.PinObject(ctx, o)
-	}
 	if err != nil {
 		if p.FileID != "" {
 			c.svc.releaseFile(p.FileID, ref)
@@ -116,7 +112,7 @@ func (c *channel) handlePin(m *phx.Message) {
 		c.internalError(m, "pin", err)
 		return
 	}
-	if replaced && prev.FileID != "" && prev.FileID != o.FileID {
+	if replaced && o.FileID != "" && prev.FileID != "" && prev.FileID != o.FileID {
 		c.svc.releaseFile(prev.FileID, ref)
 	}
 	c.room.setPinned(p.ID, c.sessionID, true)

@@ -97,7 +97,8 @@ func validFileID(id FileID, optional bool) error {
 // RoomObjects stores pinned objects. Safe for concurrent use; each call is atomic.
 type RoomObjects interface {
 	// PinObject inserts or replaces the room's object o.ObjectID and returns what it replaced (replaced false when
-	// it was new), so the caller can release a file the object no longer shows. UpdatedAt is set to now when zero.
+	// it was new), so the caller can release a file the object no longer shows. Replacing it without a FileID
+	// keeps the file it had (a pinned object moved). UpdatedAt is set to now when zero.
 	// Errors: ErrInvalid (see RoomObject.Validate; also for an account that does not exist, and for a new object
 	// in a room that already has MaxPinnedPerRoom), ErrNotFound for no such hub.
 	PinObject(ctx context.Context, o RoomObject) (prev RoomObject, replaced bool, err error)

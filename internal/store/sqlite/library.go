@@ -70,7 +70,8 @@ func (d *DB) PinObject(ctx context.Context, o store.RoomObject) (store.RoomObjec
 		_, err = tx.ExecContext(ctx, `INSERT INTO room_objects (hub_id, object_id, gltf_node, account_id, file_id,
 			updated_at) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (hub_id, object_id) DO UPDATE SET gltf_node = excluded.gltf_node,
-				account_id = excluded.account_id, file_id = excluded.file_id, updated_at = excluded.updated_at`,
+				account_id = excluded.account_id, file_id = coalesce(excluded.file_id, room_objects.file_id),
+				updated_at = excluded.updated_at`,
 			hub, o.ObjectID, string(o.GLTFNode), accountOrNull(o.AccountID), nullString(string(o.FileID)),
 			o.UpdatedAt.UnixMilli())
 		return classify(err)

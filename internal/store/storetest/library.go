@@ -111,6 +111,17 @@ func testPinReplaceKeepsOrder(t *testing.T, s store.Store) {
 		t.Errorf("re-pinned object = %+v", got[0])
 	}
 	sameJSON(t, "re-pinned object", got[0].GLTFNode, node("one", 42))
+
+	// Moving a pinned object names no file: it keeps the one it shows.
+	prev, replaced, err = s.PinObject(ctx, store.RoomObject{HubSID: h.SID, ObjectID: "one", GLTFNode: node("one", 7), AccountID: a.ID})
+	if err != nil || !replaced || prev.FileID != fileB {
+		t.Fatalf("move: prev %+v replaced %v err %v", prev, replaced, err)
+	}
+	got, err = s.RoomObjects(ctx, h.SID)
+	if err != nil || got[0].FileID != fileB || got[0].AccountID != a.ID {
+		t.Fatalf("moved object = %+v, %v; want file %s kept", got, err, fileB)
+	}
+	sameJSON(t, "moved object", got[0].GLTFNode, node("one", 7))
 }
 
 func testPinInvalid(t *testing.T, s store.Store) {
