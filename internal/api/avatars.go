@@ -119,74 +119,12 @@ func (a *API) accountFrom(w http.ResponseWriter, r *http.Request, required bool)
 	return store.Account{}, false
 }
 
-// fileProblem is a reason to refuse an upload as an avatar or scene, said to the person who sent it.
-type fileProblem struct{ message string }
-
-func (p *fileProblem) Error() string { return p.message }
-
-func refuseFile(format string, args ...any) error { return &fileProblem{fmt.Sprintf(format, args...)} }
-
-// checkModel opens an upload, checks its access token and that it is a glb that parses (within the model size
-// limit), and returns what gltf.Inspect learned. Errors are *fileProblem for what the sender must fix.
-func (a *API) checkModel(ctx context.Context, id store.FileID, token string) (gltf.Info, error) {
-	if a.cfg.Files == nil {
-		return gltf.Info{}, refuseFile("this server does not keep uploaded files")
+// avatarShape is what an avatar needs of its glb besides checkModel: the Hubs avatar skeleton's Head or AvatarRoot.
+func avatarShape(info gltf.Info) error {
+	if !info.HasNode("Head") && !info.HasNode("AvatarRoot") {
+		return refuseFile("an avatar's glb needs a node named Head or AvatarRoot (the Hubs avatar skeleton); this one has neither")
 	}
-	if id == "" || token == "" {
-		return gltf.Info{}, refuseFile("give the upload's file_id and file_access_token (from POST /api/v1/media)")
-	}
-	if !id.Valid() {
-		return gltf.Info{}, refuseFile("%q is not a file id", id)
-	}
-	f, blob, err := a.cfg.Files.Open(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return gltf.Info{}, refuseFile("there is no upload %s, or it expired: upload the file again", id)
-	}
-	if err != nil {
-		return gltf.Info{}, err
-	}
-	defer blob.Close()
-	if !f.TokenMatches(token) {
-		return gltf.Info{}, refuseFile("file_access_token is not the access token of upload %s", id)
-	}
-	if f.ContentType != "model/gltf-binary" {
-		return gltf.Info{}, refuseFile("the file is %s, not a glb (model/gltf-binary)", f.ContentType)
-	}
-	if limit := a.cfg.MaxModelBytes; limit > 0 && f.Size > limit {
-		return gltf.Info{}, refuseFile("the glb is %d bytes; models may be at most %d", f.Size, limit)
-	}
-	info, err := gltf.InspectReader(blob, f.Size, gltf.Options{MaxBufferBytes: a.cfg.MaxModelBytes})
-	if err != nil {
-		if errors.Is(err, gltf.ErrInvalid) || errors.Is(err, gltf.ErrNotGLTF) {
-			return gltf.Info{}, refuseFile("the glb does not parse: %v", err)
-		}
-		return gltf.Info{}, err
-	}
-	if !info.Binary {
-		return gltf.Info{}, refuseFile("the file is glTF JSON, not a glb")
-	}
-	return info, nil
-}
-
-// fileError answers a checkModel or Keep failure.
-func (a *API) fileError(w http.ResponseWriter, what string, err error) {
-	var p *fileProblem
-	if errors.As(err, &p) {
-		writeError(w, http.StatusUnprocessableEntity, "invalid_file", p.message)
-		return
-	}
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusUnprocessableEntity, "invalid_file", "the upload expired meanwhile: upload the file again")
-		return
-	}
-	a.internal(w, what, err)
-}
-
-// releaseFile lets a file go; a failure only keeps it longer, so it is logged.
-func (a *API) releaseFile(ctx context.Context, id store.FileID, ref string) {
-	if err := a.cfg.Files.Release(ctx, id, ref); err != nil && !errors.Is(err, store.ErrNotFound) {
-		a.cfg.Log.Warn("release file", "file", id, "ref", ref, "err", err)
-	}
+	return nil
 }
 
 func validLibraryName(name string) (string, error) {
@@ -225,19 +163,9 @@ func (a *API) createAvatar(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	info, err := a.checkModel(ctx, req.Avatar.FileID, req.Avatar.FileAccessToken)
-	if err != nil {
-		a.fileError(w, "check avatar file", err)
-		return
-	}
-	if !info.HasNode("Head") && !info.HasNode("AvatarRoot") {
-		writeError(w, http.StatusUnprocessableEntity, "invalid_file",
-			"an avatar's glb needs a node named Head or AvatarRoot (the Hubs avatar skeleton); this one has neither")
-		return
-	}
 	sid := store.AvatarSID(store.NewSID())
 	ref := store.AvatarRef(sid)
-	if err := a.cfg.Files.Keep(ctx, req.Avatar.FileID, req.Avatar.FileAccessToken, ref); err != nil {
+	if err := a.keepModel(ctx, req.Avatar.FileID, req.Avatar.FileAccessToken, ref, avatarShape); err != nil {
 		a.fileError(w, "keep avatar file", err)
 		return
 	}
@@ -301,7 +229,8 @@ func (a *API) loadAvatar(w http.ResponseWriter, r *http.Request) (store.Avatar, 
 	return av, true
 }
 
-// updateAvatar renames an avatar (its owner or an admin) or features it (an admin).
+// updateAvatar renames an avatar or gives it another glb (its owner or an admin), or features it (an admin). A new
+// file gets the checks a new avatar's does; it is kept before the row changes and the old one released after.
 func (a *API) updateAvatar(w http.ResponseWriter, r *http.Request) {
 	acct, ok := a.accountFrom(w, r, true)
 	if !ok {
@@ -316,7 +245,8 @@ func (a *API) updateAvatar(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Avatar == nil {
-		writeError(w, http.StatusUnprocessableEntity, "invalid_avatar", `send {"avatar": {"name": "...", "featured": true}}`)
+		writeError(w, http.StatusUnprocessableEntity, "invalid_avatar",
+			`send {"avatar": {...the fields to change: name, file_id and file_access_token, featured}}`)
 		return
 	}
 	if av.AccountID != acct.ID && !acct.IsAdmin {
@@ -339,10 +269,28 @@ func (a *API) updateAvatar(w http.ResponseWriter, r *http.Request) {
 		}
 		u.Featured = req.Avatar.Featured
 	}
-	_, after, err := a.cfg.Store.UpdateAvatar(r.Context(), av.SID, u)
-	if err != nil {
-		a.internal(w, "update avatar", err)
+	newFile := req.Avatar.FileID
+	if newFile == "" && req.Avatar.FileAccessToken != "" {
+		writeError(w, http.StatusUnprocessableEntity, "invalid_file", "give the file_id of the upload that file_access_token belongs to")
 		return
+	}
+	if newFile != "" {
+		u.FileID = &newFile
+	}
+	ctx := r.Context()
+	var after store.Avatar
+	err := a.swapModel(ctx, modelSwap{Ref: store.AvatarRef(av.SID), Current: av.FileID, New: newFile,
+		Token: req.Avatar.FileAccessToken, Want: avatarShape}, func() (store.FileID, error) {
+		before, changed, err := a.cfg.Store.UpdateAvatar(ctx, av.SID, u)
+		after = changed
+		return before.FileID, err
+	})
+	if err != nil {
+		a.swapError(w, "update avatar", fmt.Sprintf("no avatar %q", av.SID), err)
+		return
+	}
+	if newFile != "" && newFile != av.FileID {
+		a.cfg.Log.Info("avatar file replaced", "avatar", av.SID, "file", newFile, "by", acct.ID)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"avatars": []avatarJSON{a.avatarView(after)}})
 }

@@ -33,6 +33,12 @@ type library struct {
 
 func newLibrary(t *testing.T) *library {
 	t.Helper()
+	return newLibraryLimit(t, 0)
+}
+
+// newLibraryLimit is newLibrary whose API takes models of at most maxModel bytes (0: the uploads' model limit).
+func newLibraryLimit(t *testing.T, maxModel int64) *library {
+	t.Helper()
 	db, err := sqlite.Open(context.Background(), t.TempDir()+"/toncon.db")
 	if err != nil {
 		t.Fatal(err)
@@ -55,8 +61,11 @@ func newLibrary(t *testing.T) *library {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if maxModel == 0 {
+		maxModel = files.Limits().Model
+	}
 	srv := httptest.NewServer(New(Config{Store: db, Hubs: hubs, PublicURL: public, Keys: keys, Files: files,
-		MaxModelBytes: files.Limits().Model}))
+		MaxModelBytes: maxModel}))
 	t.Cleanup(srv.Close)
 	return &library{srv: srv, store: db, keys: keys, files: files, hubs: hubs}
 }

@@ -188,7 +188,7 @@ func (a *API) loadScene(w http.ResponseWriter, r *http.Request) (store.Scene, bo
 }
 
 // updateScene changes a scene's text, remixing flag or file; only its owner or an admin may. A new file is kept
-// before the row changes and the old one released after, so the scene always has a kept file.
+// before the row changes and the old one released after (swapModel), so the scene always has a kept file.
 func (a *API) updateScene(w http.ResponseWriter, r *http.Request) {
 	acct, ok := a.accountFrom(w, r, true)
 	if !ok {
@@ -215,33 +215,20 @@ func (a *API) updateScene(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	ref := store.SceneRef(sc.SID)
 	newFile := req.Scene.FileID
 	if newFile != "" {
-		if _, err := a.checkModel(ctx, newFile, req.Scene.FileAccessToken); err != nil {
-			a.fileError(w, "check scene file", err)
-			return
-		}
-		if err := a.cfg.Files.Keep(ctx, newFile, req.Scene.FileAccessToken, ref); err != nil {
-			a.fileError(w, "keep scene file", err)
-			return
-		}
 		u.FileID = &newFile
 	}
-	before, after, err := a.cfg.Store.UpdateScene(ctx, sc.SID, u)
+	var after store.Scene
+	err := a.swapModel(ctx, modelSwap{Ref: store.SceneRef(sc.SID), Current: sc.FileID, New: newFile,
+		Token: req.Scene.FileAccessToken}, func() (store.FileID, error) {
+		before, changed, err := a.cfg.Store.UpdateScene(ctx, sc.SID, u)
+		after = changed
+		return before.FileID, err
+	})
 	if err != nil {
-		if newFile != "" && newFile != sc.FileID {
-			a.releaseFile(ctx, newFile, ref)
-		}
-		if errors.Is(err, store.ErrNotFound) {
-			writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no scene %q", sc.SID))
-			return
-		}
-		a.internal(w, "update scene", err)
+		a.swapError(w, "update scene", fmt.Sprintf("no scene %q", sc.SID), err)
 		return
-	}
-	if newFile != "" && before.FileID != newFile {
-		a.releaseFile(ctx, before.FileID, ref)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"scenes": []sceneJSON{a.sceneView(after)}})
 }
