@@ -142,7 +142,7 @@ func (s *SignIn) prepareLink(ctx context.Context, email, origin, topic, remoteAd
 		return linkMail{}, errBadOrigin
 	}
 	now := s.cfg.Now()
-	if ok, wait := s.limits.allow(now, limitKey{"addr:" + addressKey(remoteAddr), s.cfg.PerAddress},
+	if ok, wait := s.limits.allow(now, limitKey{"addr:" + AddressKey(remoteAddr), s.cfg.PerAddress},
 		limitKey{"email:" + norm, s.cfg.PerEmail}); !ok {
 		s.cfg.Log.Info("sign-in request refused: rate limited", "email", norm, "addr", remoteAddr, "retry_after", wait)
 		return linkMail{}, &rateLimitedError{wait}
@@ -223,9 +223,9 @@ func (s *SignIn) verifyLink(ctx context.Context, token string) (SignedIn, error)
 	return SignedIn{Account: a, Credentials: tok, Created: created, MadeAdmin: madeAdmin}, nil
 }
 
-// addressKey is the rate-limit key of a client address: the IP without the port, and for IPv6 its /64, since one
+// AddressKey is the rate-limit key of a client address (sign-in, uploads): the IP without the port, and for IPv6 its /64, since one
 // subscriber usually holds a whole /64 and could otherwise step through addresses.
-func addressKey(remoteAddr string) string {
+func AddressKey(remoteAddr string) string {
 	host := remoteAddr
 	if h, _, err := net.SplitHostPort(remoteAddr); err == nil {
 		host = h

@@ -75,8 +75,8 @@ func TestAddressKey(t *testing.T) {
 		"":                                     "unknown",
 		"@pipe":                                "@pipe",
 	} {
-		if got := addressKey(in); got != want {
-			t.Errorf("addressKey(%q) = %q, want %q", in, got, want)
+		if got := AddressKey(in); got != want {
+			t.Errorf("AddressKey(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -24,6 +24,7 @@ func runServe(ctx context.Context, args []string, env Env) int {
 		idle                time.Duration
 		maxFrame            int
 		uploadMB            = map[string]*int{}
+		minFreeGB, maxGB    int
 	)
 	fs := newFlagSet("serve", "Run toncon: rooms, the API and the web apps, over HTTPS by default.\n"+
 		"The first run creates the data folder with the database, a self-signed certificate and the signing keys.", env.Stderr)
@@ -56,6 +57,10 @@ func runServe(ctx context.Context, args []string, env Env) int {
 		uploadMB[l.kind] = new(int)
 		fs.Int(uploadMB[l.kind], "upload-max-"+l.kind+"-mb", int(l.def>>20), "largest "+l.kind+" upload accepted, in MB (MiB)")
 	}
+	fs.Int(&cfg.UploadRate.PerHour, "upload-rate-per-hour", uploads.DefaultRatePerHour, "uploads each person (account, or else address) may make an hour once --upload-rate-burst is used up; more are refused (429) until the allowance refills; 0 turns the limit off")
+	fs.Int(&cfg.UploadRate.Burst, "upload-rate-burst", uploads.DefaultRateBurst, "uploads each person may make in a row before --upload-rate-per-hour applies")
+	fs.Int(&minFreeGB, "upload-min-free-gb", uploads.DefaultMinFree>>30, "refuse uploads (507) that would leave less than this many GB (GiB) free on the data folder's disk; 0 turns it off")
+	fs.Int(&maxGB, "upload-max-total-gb", 0, "refuse uploads (507) that would make the stored uploads take more than this many GB (GiB); 0: no cap")
 	fs.Duration(&cfg.SweepEvery, "upload-sweep-every", uploads.DefaultSweepEvery, "how often uploads nothing keeps are deleted once they expire (48 h after upload or release)")
 	fs.String(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.String(&logFormat, "log-format", "text", "text or json")
@@ -101,6 +106,22 @@ func runServe(ctx context.Context, args []string, env Env) int {
 			return exitUsage
 		}
 	}
+	for _, r := range []struct {
+		name      string
+		v, lo, hi int
+		want      string
+	}{
+		{"upload-rate-per-hour", cfg.UploadRate.PerHour, 0, 100000, "0 (off) to 100000 uploads an hour"},
+		{"upload-rate-burst", cfg.UploadRate.Burst, 1, 10000, "1 to 10000 uploads"},
+		{"upload-min-free-gb", minFreeGB, 0, 1 << 20, "0 (off) to 1048576 GB"},
+		{"upload-max-total-gb", maxGB, 0, 1 << 20, "0 (no cap) to 1048576 GB"},
+	} {
+		if r.v < r.lo || r.v > r.hi {
+			fmt.Fprintf(env.Stderr, "toncon serve: --%s=%d: give %s\n", r.name, r.v, r.want)
+			return exitUsage
+		}
+	}
+	cfg.UploadMinFreeBytes, cfg.UploadMaxTotalBytes = int64(minFreeGB)<<30, int64(maxGB)<<30
 	cfg.UploadLimits = uploads.Limits{Image: int64(*uploadMB["image"]) << 20, Model: int64(*uploadMB["model"]) << 20,
 		Video: int64(*uploadMB["video"]) << 20, Audio: int64(*uploadMB["audio"]) << 20, PDF: int64(*uploadMB["pdf"]) << 20}
 	cfg.Notes = env.Stderr

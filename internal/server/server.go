@@ -54,6 +54,10 @@ type Config struct {
 	// often expired uploads are deleted (default uploads.DefaultSweepEvery).
 	UploadLimits uploads.Limits
 	SweepEvery   time.Duration
+	// Upload protection (uploads.Config; zero turns each off): a per-client rate limit, the free space to keep on
+	// the data folder's file system, and a cap on the bytes of stored uploads.
+	UploadRate                              uploads.RateLimit
+	UploadMinFreeBytes, UploadMaxTotalBytes int64
 
 	// Role is what this process runs: RoleAll (the default: rooms, API, web apps and media), RoleApp (all but
 	// media; get_host answers MediaURL) or RoleMedia (the SFU alone: no database, no rooms).
@@ -148,7 +152,8 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	if s.uploads, err = uploads.New(uploads.Config{Store: s.store, Dir: s.dir.Path(datadir.FilesDir),
-		PublicURL: s.publicURL, Keys: keys, Limits: cfg.UploadLimits, Log: log.With("part", "uploads")}); err != nil {
+		PublicURL: s.publicURL, Keys: keys, Limits: cfg.UploadLimits, Log: log.With("part", "uploads"),
+		Rate: cfg.UploadRate, MinFree: cfg.UploadMinFreeBytes, MaxTotal: cfg.UploadMaxTotalBytes}); err != nil {
 		return nil, err
 	}
 	var sockets *phx.Server // set below; the meter reads it only once Run starts
@@ -259,7 +264,11 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/health", a)
 	// Uploads take large multipart bodies, which the API's 64 KiB limit would refuse; their routes are more
 	// specific than "/api/", so they win.
-	s.uploads.Mount(mux)
+	if s.cfg.TLS {
+		s.uploads.Mount(mux, nil)
+	} else {
+		s.uploads.Mount(mux, forwardedFor) // the rate limit keys anonymous uploads by address: see forwardedFor
+	}
 	if s.cfg.TLS {
 		mux.Handle("/socket/websocket", s.phx)
 	} else {

@@ -29,9 +29,9 @@ func newMailer(cfg Config, public *url.URL, log *slog.Logger) (auth.Mailer, erro
 }
 
 // forwardedFor serves h with the request's RemoteAddr set to the client address the proxy in front reports, for
-// per-address limits (sign-in requests). It is used with --tls off, which means toncon runs behind a proxy that
-// terminates TLS: every connection then comes from the proxy, and the proxy appends the address it saw as the
-// last X-Forwarded-For entry (entries before it come from the client and prove nothing).
+// per-address limits (sign-in requests, anonymous uploads). It is used with --tls off, which means toncon runs
+// behind a proxy that terminates TLS: every connection then comes from the proxy, and the proxy appends the
+// address it saw as the last X-Forwarded-For entry (entries before it come from the client and prove nothing).
 func forwardedFor(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		values := r.Header.Values("X-Forwarded-For")

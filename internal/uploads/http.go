@@ -2,9 +2,12 @@ package uploads
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,8 +21,14 @@ const multipartOverhead = 1 << 20
 
 // Mount adds the upload API and the file route to mux: POST /api/v1/media, GET /api/v1/media/mine and
 // GET|HEAD /files/<id>[.<ext>]. They are more specific than a mux's "/api/" and "/", so they win over those.
-func (s *Service) Mount(mux *http.ServeMux) {
-	mux.HandleFunc("/api/v1/media", s.handleUpload)
+// clientAddr, when not nil, wraps the upload route to set the request's RemoteAddr to the client's address (the
+// server's forwardedFor behind a proxy); the rate limit keys anonymous uploads by it.
+func (s *Service) Mount(mux *http.ServeMux, clientAddr func(http.Handler) http.Handler) {
+	var upload http.Handler = http.HandlerFunc(s.handleUpload)
+	if clientAddr != nil {
+		upload = clientAddr(upload)
+	}
+	mux.Handle("/api/v1/media", upload)
 	mux.HandleFunc("/api/v1/media/mine", s.handleMine)
 	mux.HandleFunc("/files/", s.handleFile)
 }
@@ -50,6 +59,9 @@ func (s *Service) handleUpload(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		account = a.ID
+	}
+	if !s.allow(w, r, account) {
+		return
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "multipart/form-data" {
 		writeError(w, http.StatusBadRequest, "bad_request", "send multipart/form-data with the file in the field \"media\"")
@@ -89,6 +101,30 @@ func (s *Service) handleUpload(w http.ResponseWriter, r *http.Request) {
 			AccessToken: f.AccessToken, ExpectedContentType: f.ContentType, ContentLength: f.Size, Name: f.Name}})
 		return
 	}
+}
+
+// allow spends one of the client's uploads under the rate limit: the account's when the request carries a valid
+// account token, else its address's (an IPv4 address, or an IPv6 /64). When none is left it answers 429 with
+// Retry-After itself.
+func (s *Service) allow(w http.ResponseWriter, r *http.Request, account store.AccountID) bool {
+	if s.rate == nil {
+		return true
+	}
+	key := "ip:" + auth.AddressKey(r.RemoteAddr)
+	if account != 0 {
+		key = "account:" + strconv.FormatInt(int64(account), 10)
+	}
+	ok, wait := s.rate.take(key, s.cfg.Now())
+	if ok {
+		return true
+	}
+	secs := max(1, int(math.Ceil(wait.Seconds())))
+	s.cfg.Log.Info("upload refused: rate limited", "client", key, "retry_after_s", secs)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	writeError(w, http.StatusTooManyRequests, "rate_limited", fmt.Sprintf("you have uploaded many files in a "+
+		"short time; this server takes %d an hour from each person after the first %d. Try again in %s.",
+		s.cfg.Rate.PerHour, s.cfg.Rate.Burst, waitWords(wait)))
+	return false
 }
 
 // rawFileName is the part's filename parameter as sent. multipart.Part.FileName strips directories itself, which

@@ -65,6 +65,10 @@ func (s *Service) removeBlobIfUnused(ctx context.Context, sum string) (bool, err
 	if used {
 		return false, nil
 	}
+	var size int64
+	if fi, err := os.Stat(s.blobPath(sum)); err == nil {
+		size = fi.Size()
+	}
 	err = os.Remove(s.blobPath(sum))
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
@@ -72,6 +76,7 @@ func (s *Service) removeBlobIfUnused(ctx context.Context, sum string) (bool, err
 	if err != nil {
 		return false, fmt.Errorf("sweep blob %s: %w", sum, err)
 	}
+	s.quota.addStored(-size)
 	return true, nil
 }
 

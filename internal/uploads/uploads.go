@@ -78,6 +78,14 @@ type Config struct {
 	TTL       time.Duration
 	Now       func() time.Time
 	Log       *slog.Logger
+
+	// Operator protection (docs/content.md "Files"); the zero value of each turns it off.
+	Rate RateLimit // uploads per client: 429 with Retry-After beyond it
+	// MinFree: refuse uploads (507) that would leave less than this many bytes free on Dir's file system.
+	// MaxTotal: refuse uploads (507) that would make the stored blobs take more than this many bytes.
+	MinFree, MaxTotal int64
+	// FreeSpace reports the bytes free on dir's file system; default statfs. Tests inject one.
+	FreeSpace func(dir string) (uint64, error)
 }
 
 // Service stores, serves and sweeps uploads.
@@ -89,6 +97,9 @@ type Service struct {
 	// folder is locked to one process, so a process-wide lock is enough.
 	blobs   sync.Mutex
 	pending map[string]bool // guarded by blobs: temp files of uploads in progress, which the sweeper leaves alone
+
+	rate  *limiter // nil: no rate limit
+	quota *quota
 }
 
 // Errors of Keep, Release and Get. They wrap the store's sentinels where one applies.
@@ -126,7 +137,23 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, pending: map[string]bool{}}, nil
+	s := &Service{cfg: cfg, pending: map[string]bool{}}
+	var err error
+	if s.rate, err = newLimiter(cfg.Rate); err != nil {
+		return nil, err
+	}
+	if s.quota, err = newQuota(cfg.Dir, cfg.MinFree, cfg.MaxTotal, cfg.FreeSpace); err != nil {
+		return nil, err
+	}
+	if cfg.MinFree > 0 {
+		if _, err := s.quota.free(cfg.Dir); err != nil {
+			cfg.Log.Warn("the free disk space cannot be read here, so uploads are not refused when it runs low",
+				"dir", cfg.Dir, "err", err)
+		}
+	}
+	cfg.Log.Info("upload protection", "rate_per_hour", cfg.Rate.PerHour, "rate_burst", cfg.Rate.Burst,
+		"min_free_bytes", cfg.MinFree, "max_total_bytes", cfg.MaxTotal, "stored_bytes", s.quota.stored)
+	return s, nil
 }
 
 // Limits returns the size limits in force.
@@ -251,13 +278,19 @@ func CleanName(name string) (string, error) {
 }
 
 // Put stores the content read from r as a new file named name, uploaded by account (0: nobody). It refuses, with
-// an *UploadError, content of no accepted type (415), content over its kind's limit (413: it stops reading there)
-// and broken models or bad names (422). On any error nothing is stored and no temporary file is left.
+// an *UploadError, content of no accepted type (415), content over its kind's limit (413: it stops reading there),
+// broken models or bad names (422), and content that would cross the free-space floor or the storage cap (507: it
+// stops reading there too). On any error nothing is stored and no temporary file is left.
 func (s *Service) Put(ctx context.Context, r io.Reader, name string, account store.AccountID) (store.File, error) {
 	clean, err := CleanName(name)
 	if err != nil {
 		return store.File{}, refuse(422, "invalid_file", "%s", err.Error())
 	}
+	share, err := s.quota.begin()
+	if err != nil {
+		return store.File{}, s.quota.refusal(err, false)
+	}
+	defer share.end()
 	head := make([]byte, SniffBytes)
 	n, err := io.ReadFull(r, head)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
@@ -281,10 +314,13 @@ func (s *Service) Put(ctx context.Context, r io.Reader, name string, account sto
 	}
 	defer s.dropTemp(tmp) // removes the temp file unless it was renamed into place
 	h := sha256.New()
-	w := io.MultiWriter(tmp, h)
+	w := io.MultiWriter(share, tmp, h) // share first: bytes past the floor or cap are never written
 	// Read one byte past the limit, so an exact-limit file passes and one over it is caught.
 	size, err := io.Copy(w, io.LimitReader(io.MultiReader(bytes.NewReader(head), r), limit+1))
 	if err != nil {
+		if ue := s.quota.refusal(err, true); ue != nil {
+			return store.File{}, ue
+		}
 		return store.File{}, uploadReadError(err)
 	}
 	if size > limit {
@@ -317,6 +353,8 @@ func (s *Service) publish(ctx context.Context, tmp *os.File, f store.File) (stor
 		return store.File{}, fmt.Errorf("store the upload: %w", err)
 	}
 	// The same content may be there already; rename replaces it with identical bytes, atomically.
+	_, statErr := os.Stat(dst)
+	isNew := errors.Is(statErr, os.ErrNotExist)
 	if err := os.Rename(tmp.Name(), dst); err != nil {
 		return store.File{}, fmt.Errorf("store the upload: %w", err)
 	}
@@ -330,9 +368,14 @@ func (s *Service) publish(ctx context.Context, tmp *os.File, f store.File) (stor
 	if err != nil {
 		// Remove the blob again unless another row already used it.
 		if used, uerr := s.cfg.Store.BlobInUse(context.WithoutCancel(ctx), f.SHA256); uerr == nil && !used {
-			_ = os.Remove(dst)
+			if os.Remove(dst) == nil && !isNew {
+				s.quota.addStored(-f.Size) // an orphan blob with this content was there before, and is gone now
+			}
 		}
 		return store.File{}, fmt.Errorf("record the upload: %w", err)
+	}
+	if isNew {
+		s.quota.addStored(f.Size)
 	}
 	return stored, nil
 }

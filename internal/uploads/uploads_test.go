@@ -83,7 +83,7 @@ func newEnv(t testing.TB, limits Limits) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.svc.Mount(mux)
+	e.svc.Mount(mux, nil)
 	if e.account, _, _, err = db.FindOrCreateAccount(context.Background(), "uploader@example.org"); err != nil {
 		t.Fatal(err)
 	}
