@@ -103,7 +103,7 @@ func (q *quota) begin() (*upload, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	u.writtenAtStart = q.written
-	if err := q.check(u, 0); err != nil {
+	if err := q.check(u, 1); err != nil { // not even one more byte fits
 		return nil, err
 	}
 	return u, nil

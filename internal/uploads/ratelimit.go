@@ -33,8 +33,9 @@ const bucketSweepEvery = 1024
 
 // limiter is a token bucket per client key.
 type limiter struct {
-	perSecond float64
-	burst     float64
+	every time.Duration // one token per every
+	burst float64
+	max   int // most buckets held: maxBuckets (tests lower it)
 
 	mu      sync.Mutex // guards buckets and takes
 	buckets map[string]bucket
@@ -54,13 +55,14 @@ func newLimiter(rl RateLimit) (*limiter, error) {
 	case rl.PerHour < 0 || rl.Burst < 1:
 		return nil, fmt.Errorf("uploads: the rate limit needs PerHour >= 0 and Burst >= 1 (got %d an hour, burst %d)", rl.PerHour, rl.Burst)
 	}
-	return &limiter{perSecond: float64(rl.PerHour) / 3600, burst: float64(rl.Burst), buckets: map[string]bucket{}}, nil
+	return &limiter{every: time.Hour / time.Duration(rl.PerHour), burst: float64(rl.Burst), max: maxBuckets,
+		buckets: map[string]bucket{}}, nil
 }
 
 // refilled is b's tokens at now.
 func (l *limiter) refilled(b bucket, now time.Time) float64 {
 	if el := now.Sub(b.at); el > 0 {
-		return math.Min(l.burst, b.tokens+el.Seconds()*l.perSecond)
+		return math.Min(l.burst, b.tokens+float64(el)/float64(l.every))
 	}
 	return b.tokens
 }
@@ -70,7 +72,7 @@ func (l *limiter) take(key string, now time.Time) (ok bool, retryAfter time.Dura
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.takes++
-	if l.takes%bucketSweepEvery == 0 || len(l.buckets) >= maxBuckets {
+	if l.takes%bucketSweepEvery == 0 || len(l.buckets) >= l.max {
 		l.sweep(now)
 	}
 	b, found := l.buckets[key]
@@ -85,14 +87,15 @@ func (l *limiter) take(key string, now time.Time) (ok bool, retryAfter time.Dura
 		return true, 0
 	}
 	l.buckets[key] = b
-	return false, time.Duration((1 - b.tokens) / l.perSecond * float64(time.Second))
+	// Rounded to the millisecond, so float error does not turn 60 s into 60.000000001 (a Retry-After of 61).
+	return false, time.Duration((1 - b.tokens) * float64(l.every)).Round(time.Millisecond)
 }
 
 // sweep drops the buckets that are full again (a full bucket is the same as none). When more than nine tenths of
-// maxBuckets are still refilling after that, it drops buckets, whichever the map yields first, down to nine
+// l.max are still refilling after that, it drops buckets, whichever the map yields first, down to nine
 // tenths: those clients start afresh, which weakens the limit only for someone who controls some hundred thousand
 // addresses (the storage floor and cap still hold). So memory stays bounded, and a full sweep runs at most once
-// per maxBuckets/10 new clients.
+// per l.max/10 new clients.
 func (l *limiter) sweep(now time.Time) {
 	for k, b := range l.buckets {
 		if l.refilled(b, now) >= l.burst {
@@ -100,7 +103,7 @@ func (l *limiter) sweep(now time.Time) {
 		}
 	}
 	for k := range l.buckets {
-		if len(l.buckets) <= maxBuckets*9/10 {
+		if len(l.buckets) <= l.max*9/10 {
 			break
 		}
 		delete(l.buckets, k)

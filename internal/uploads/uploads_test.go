@@ -60,6 +60,12 @@ type env struct {
 // newEnv runs the service over a real SQLite database and a real HTTP server.
 func newEnv(t testing.TB, limits Limits) *env {
 	t.Helper()
+	return newEnvWith(t, func(c *Config) { c.Limits = limits })
+}
+
+// newEnvWith is newEnv with the service's Config changed by set before New.
+func newEnvWith(t testing.TB, set func(*Config)) *env {
+	t.Helper()
 	root := t.TempDir()
 	db, err := sqlite.Open(context.Background(), filepath.Join(root, "toncon.db"))
 	if err != nil {
@@ -79,7 +85,9 @@ func newEnv(t testing.TB, limits Limits) *env {
 	e.http = httptest.NewServer(mux)
 	t.Cleanup(e.http.Close)
 	public, _ := url.Parse(e.http.URL)
-	e.svc, err = New(Config{Store: db, Dir: dir, PublicURL: public, Keys: keys, Limits: limits, Now: e.clock.Now})
+	cfg := Config{Store: db, Dir: dir, PublicURL: public, Keys: keys, Now: e.clock.Now}
+	set(&cfg)
+	e.svc, err = New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
