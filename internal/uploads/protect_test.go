@@ -230,7 +230,11 @@ func (d *fakeDisk) free(string) (uint64, error) {
 	return uint64(max(0, d.size-used)), nil
 }
 
-func (d *fakeDisk) set(size int64, err error) { d.mu.Lock(); defer d.mu.Unlock(); d.size, d.err = size, err }
+func (d *fakeDisk) set(size int64, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.size, d.err = size, err
+}
 
 // withDisk gives the service a fakeDisk of size bytes and a floor of minFree.
 func withDisk(size, minFree int64) (*fakeDisk, func(*Config)) {
