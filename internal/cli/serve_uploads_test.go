@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The upload limits reach the running server from the environment and the command line.
@@ -64,6 +65,81 @@ func TestServeInterestFlagsOutOfRange(t *testing.T) {
 		{nil, []string{"--interest-radius", "0"}, "--interest-radius=0: give a distance"},
 		{map[string]string{"TONCON_INTEREST_RADIUS": "NaN"}, nil, "--interest-radius=NaN"},
 		{nil, []string{"--interest-min-room", "many"}, "interest-min-room"},
+	} {
+		env, _, errb := testEnv(c.vars)
+		if code := Run(context.Background(), append([]string{"serve"}, c.args...), env); code != 2 || !strings.Contains(errb.String(), c.want) {
+			t.Errorf("%v %v: exit %d, %q", c.vars, c.args, code, errb.String())
+		}
+	}
+}
+
+// serveForTest runs toncon serve with vars and args on a free port until the test ends; it returns the base URL
+// and the server's log.
+func serveForTest(t *testing.T, vars map[string]string, args ...string) (string, *syncBuffer) {
+	t.Helper()
+	env, _, errb := testEnv(vars)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, append([]string{"serve", "--tls", "off", "--addr", "127.0.0.1:0", "--data", t.TempDir()}, args...), env)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return waitServing(t, errb), errb
+}
+
+// postPNG uploads a small PNG (unique per call) and returns the status, the error message and Retry-After.
+func postPNG(t *testing.T, base string) (int, string, string) {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("media", "a.png")
+	fw.Write(append([]byte("\x89PNG\r\n\x1a\n"), []byte(t.Name()+time.Now().String())...))
+	mw.Close()
+	resp, err := http.Post(base+"/api/v1/media", mw.FormDataContentType(), &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ Message string }
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out.Message, resp.Header.Get("Retry-After")
+}
+
+// The upload protection flags reach the running server, from the command line and the environment.
+func TestServeUploadProtectionFlags(t *testing.T) {
+	base, logs := serveForTest(t, map[string]string{"TONCON_UPLOAD_RATE_BURST": "2", "TONCON_UPLOAD_MAX_TOTAL_GB": "3"},
+		"--upload-rate-per-hour", "4")
+	for i := range 2 {
+		if code, msg, _ := postPNG(t, base); code != 201 {
+			t.Fatalf("upload %d of a burst of 2: %d %q", i+1, code, msg)
+		}
+	}
+	if code, msg, retry := postPNG(t, base); code != 429 || retry != "900" || !strings.Contains(msg, "4 an hour") {
+		t.Errorf("the 3rd upload with a burst of 2 and 4 an hour: %d %q Retry-After %q", code, msg, retry)
+	}
+	if !strings.Contains(logs.String(), "max_total_bytes=3221225472") || !strings.Contains(logs.String(), "min_free_bytes=1073741824") {
+		t.Errorf("the log does not show a 3 GB cap and the default 1 GB floor:\n%s", logs.String())
+	}
+
+	// No disk here has a petabyte free: every upload is refused, before the rate limit is used up.
+	base, _ = serveForTest(t, map[string]string{"TONCON_UPLOAD_MIN_FREE_GB": "1048576"}, "--upload-rate-per-hour", "0")
+	if code, msg, _ := postPNG(t, base); code != 507 || !strings.Contains(msg, "running out of disk space") {
+		t.Errorf("with a 1 PB floor: %d %q", code, msg)
+	}
+}
+
+func TestServeUploadProtectionOutOfRange(t *testing.T) {
+	for _, c := range []struct {
+		vars map[string]string
+		args []string
+		want string
+	}{
+		{map[string]string{"TONCON_UPLOAD_RATE_PER_HOUR": "-1"}, nil, "--upload-rate-per-hour=-1: give 0 (off) to 100000"},
+		{nil, []string{"--upload-rate-per-hour", "100001"}, "--upload-rate-per-hour=100001"},
+		{map[string]string{"TONCON_UPLOAD_RATE_BURST": "0"}, nil, "--upload-rate-burst=0: give 1 to 10000 uploads"},
+		{nil, []string{"--upload-min-free-gb", "-1"}, "--upload-min-free-gb=-1: give 0 (off)"},
+		{nil, []string{"--upload-max-total-gb", "2000000"}, "--upload-max-total-gb=2000000: give 0 (no cap)"},
+		{map[string]string{"TONCON_UPLOAD_MAX_TOTAL_GB": "lots"}, nil, "TONCON_UPLOAD_MAX_TOTAL_GB"},
 	} {
 		env, _, errb := testEnv(c.vars)
 		if code := Run(context.Background(), append([]string{"serve"}, c.args...), env); code != 2 || !strings.Contains(errb.String(), c.want) {
