@@ -1,0 +1,55 @@
+// Unit tests for shared/upload.js: a refused upload rejects with the server's own sentence, which the room, the
+// avatar chooser and the scene form show as it is. The answers below are the server's 429 and 507 bodies
+// (internal/uploads: rate limit, free-space floor, storage cap).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+
+import { refusalText, uploadMedia } from "../../src/shared/upload.js";
+
+// A stand-in for the browser's XMLHttpRequest that answers every send with status and body.
+function answering(status, body) {
+  return class {
+    constructor() {
+      this.upload = {};
+      this.headers = {};
+    }
+    open(method, url) {
+      this.method = method;
+      this.url = url;
+    }
+    setRequestHeader(k, v) {
+      this.headers[k] = v;
+    }
+    send(form) {
+      assert.ok(form.get("media"), "the file goes in the field media");
+      this.status = status;
+      this.responseText = body;
+      queueMicrotask(() => this.onload());
+    }
+    abort() {}
+  };
+}
+
+const refusals = [
+  [429, "rate_limited", "you have uploaded many files in a short time; this server takes 60 an hour from each person after the first 20. Try again in about 60 seconds."],
+  [507, "insufficient_storage", "the server is running out of disk space and takes no more uploads for now; tell the event's organiser"],
+  [507, "insufficient_storage", "this file does not fit in the space this server keeps for uploads (9.8 GB of 10 GB used); try a smaller file, or tell the event's organiser"],
+];
+
+for (const [status, code, message] of refusals) {
+  test(`a ${status} ${code} rejects with the server's message`, async () => {
+    globalThis.XMLHttpRequest = answering(status, JSON.stringify({ error: code, message }));
+    const err = await uploadMedia(new Blob(["\x89PNG"]), { name: "a.png" }).then(
+      () => assert.fail("resolved"),
+      (e) => e,
+    );
+    assert.equal(err.message, message);
+    assert.equal(err.status, status);
+    assert.equal(err.code, code);
+  });
+}
+
+test("a 429 or 507 without a JSON body (a proxy's page) still says it was refused, with the status", () => {
+  assert.match(refusalText(429, null), /HTTP 429/);
+  assert.match(refusalText(507, null), /HTTP 507/);
+});
