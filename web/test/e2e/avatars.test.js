@@ -3,7 +3,8 @@
 // sees A wearing it: A's networked avatar on B's page holds that glb, loaded, with the Hubs bones, its Head turns
 // with A's synced head pitch, and its Neck grows with A's voice (Chromium's fake microphone). A glb that is
 // not an avatar (no Head, no AvatarRoot) is refused with the server's message. A profile whose avatar cannot be
-// loaded shows the built-in look instead, without errors.
+// loaded shows the built-in look instead, without errors. In "Your avatars" Ada renames her avatar, gives it a new
+// glb (progress bar to the end; Bob then sees the new file on her), and deletes it (she falls back to a look).
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
@@ -17,6 +18,37 @@ const SAMPLES = fileURLToPath(new URL("../../samples/", import.meta.url));
 const AVATAR_FILE = `${SAMPLES}hubs-default-avatar_v3.glb`;
 const NOT_AN_AVATAR = `${SAMPLES}spoke-early_loading-environment_HUBS_components.glb`;
 const STEP_MS = 90000;
+
+/**
+ * The smallest avatar: a glb of JSON only (no meshes), the Hubs skeleton's AvatarRoot with a Head 1.6 m up. tag
+ * goes into the generator, so each call's file is its own upload.
+ */
+function smallAvatarGlb(tag) {
+  const json = {
+    asset: { version: "2.0", generator: `toncon avatars test ${tag}` },
+    scene: 0,
+    scenes: [{ name: "Avatar", nodes: [0] }],
+    nodes: [{ name: "AvatarRoot", children: [1] }, { name: "Head", translation: [0, 1.6, 0] }],
+  };
+  let text = JSON.stringify(json);
+  while (text.length % 4) text += " ";
+  const body = Buffer.from(text, "utf8");
+  const header = Buffer.alloc(20);
+  header.writeUInt32LE(0x46546c67, 0); // "glTF"
+  header.writeUInt32LE(2, 4);
+  header.writeUInt32LE(20 + body.length, 8);
+  header.writeUInt32LE(body.length, 12);
+  header.writeUInt32LE(0x4e4f534a, 16); // "JSON"
+  return Buffer.concat([header, body]);
+}
+
+/** Waits for the "Your avatars" status to say something other than "Uploading"/"Checking", and returns it. */
+function untilManaged(person, what) {
+  return until(person, what, () => {
+    const s = document.querySelector("#my-avatars-status");
+    return s.textContent && !/^(Uploading|Checking)/.test(s.textContent) && { text: s.textContent, error: s.classList.contains("error") };
+  }, null, 30000);
+}
 const VIEW = { viewport: { width: 480, height: 360 } };
 
 describe("avatars: upload, choose, and others see it", { timeout: 300000 }, () => {
@@ -188,7 +220,8 @@ describe("avatars: upload, choose, and others see it", { timeout: 300000 }, () =
       window.feedbackSeen = { max: 0, maxScale: 1, quietAfterPeak: false, frames: 0 };
       const seen = window.feedbackSeen;
       const frame = () => {
-        const s = c.scalers[0];
+        const s = c.scalers?.[0];
+        if (window.feedbackStop || !s) return; // stopped, or Ada's model is gone (she left)
         const scale = s.object.scale.x / s.rest.x;
         seen.frames++;
         if (c.amount > seen.max) seen.max = c.amount;
@@ -204,6 +237,7 @@ describe("avatars: upload, choose, and others see it", { timeout: 300000 }, () =
     assert.ok(seen.maxScale > 1.1 && seen.maxScale <= 1.5 + 1e-9, `the Neck grew within the file's 1 to 1.5: ${JSON.stringify(seen)}`);
     assert.ok(seen.max > 0.2, `the voice moved the feedback: ${JSON.stringify(seen)}`);
     await ada.page.click("#mic-toggle"); // off again
+    await bob.page.evaluate(() => { window.feedbackStop = true; });
     assertNoErrors(ada, bob);
   });
 
@@ -238,6 +272,122 @@ describe("avatars: upload, choose, and others see it", { timeout: 300000 }, () =
     assert.deepEqual(await ada.page.evaluate(() => window.toncon.avatar()), before, "still wearing the avatar from before");
     // The browser logs the refused POST itself; nothing else may be logged.
     ada.errors.splice(0, Infinity, ...ada.errors.filter((e) => !/status of 422 .*\/api\/v1\/avatars/.test(e)));
+    assertNoErrors(ada);
+  });
+
+  test("in \"Your avatars\" Ada renames her avatar; a name the server refuses is said in its words", { timeout: STEP_MS }, async () => {
+    const { avatarId } = await ada.page.evaluate(() => window.toncon.avatar());
+    const row = `#my-avatars li[data-avatar-id="${avatarId}"]`;
+    await until(ada, "her avatar in Your avatars", (sel) => document.querySelector(sel) && !document.querySelector("#my-avatars").hidden, row);
+    const listed = await ada.page.evaluate(() => [...document.querySelectorAll("#my-avatars li")].map((li) => li.querySelector(".name").textContent));
+    assert.deepEqual(listed, ["Ada's robot"], "only her own avatar, not the sample or the looks");
+    await ada.page.evaluate(() => { document.querySelector("#my-avatars").open = true; });
+    await ada.page.click(`${row} button.rename`);
+    await ada.page.fill(`${row} .rename-input`, "   ");
+    await ada.page.click(`${row} .rename-save`);
+    const refused = await untilManaged(ada, "the refused name");
+    assert.deepEqual(refused, { text: "The name was not changed: the name must be 1 to 64 characters", error: true });
+    await ada.page.fill(`${row} .rename-input`, "Ada's small robot");
+    await ada.page.press(`${row} .rename-input`, "Enter");
+    const said = await until(ada, "the rename", () => /^Renamed/.test(document.querySelector("#my-avatars-status").textContent) && document.querySelector("#my-avatars-status").textContent);
+    assert.equal(said, "Renamed to “Ada's small robot”.");
+    const label = await ada.page.evaluate((id) => document.querySelector(`#avatar-looks input[value="${CSS.escape(id)}"]`).closest("label").textContent, avatarId);
+    assert.equal(label, "3DAda's small robotyours", "the chooser shows the new name");
+    assert.equal(await ada.page.locator(`${row} .name`).textContent(), "Ada's small robot");
+    assert.equal((await ada.page.evaluate(() => window.toncon.avatar())).avatarUrl, avatarUrl, "a new name is the same file");
+    await screenshot(ada, "avatars-02-your-avatars");
+    ada.errors.splice(0, Infinity, ...ada.errors.filter((e) => !/status of 422 .*\/api\/v1\/avatars\//.test(e)));
+    assertNoErrors(ada);
+  });
+
+  test("Ada replaces her avatar's file in the lobby (progress bar to the end); after entering, Bob sees the new glb on her", { timeout: STEP_MS }, async () => {
+    const before = await ada.page.evaluate(() => window.toncon.avatar());
+    const row = `#my-avatars li[data-avatar-id="${before.avatarId}"]`;
+    await ada.page.evaluate(() => { document.querySelector("#my-avatars").open = true; });
+    // A glb that is not an avatar is refused in the server's words, and nothing changes.
+    await ada.page.setInputFiles(`${row} .replace-file`, NOT_AN_AVATAR);
+    const refused = await untilManaged(ada, "the refused file");
+    assert.equal(refused.error, true);
+    assert.match(refused.text, /^The file was not replaced: an avatar's glb needs a node named Head or AvatarRoot/);
+    assert.deepEqual(await ada.page.evaluate(() => window.toncon.avatar()), before);
+
+    await ada.page.evaluate(() => {
+      window.replaceSeen = [];
+      const bar = document.querySelector("#my-avatars-progress");
+      new MutationObserver(() => window.replaceSeen.push({ value: bar.value, hidden: bar.hidden })).observe(bar, { attributes: true });
+    });
+    await ada.page.setInputFiles(`${row} .replace-file`, { name: "small-robot.glb", mimeType: "model/gltf-binary", buffer: smallAvatarGlb("replacement") });
+    const said = await untilManaged(ada, "the new file");
+    assert.deepEqual(said, { text: "“Ada's small robot” has the new file now.", error: false });
+    const seen = await ada.page.evaluate(() => window.replaceSeen);
+    assert.ok(seen.some((p) => !p.hidden), "the progress bar showed");
+    assert.ok(seen.some((p) => p.value === 1), `the bar reached the end: ${JSON.stringify(seen)}`);
+
+    // She still wears it, with the new file's URL, in her profile, in the chooser and on the server.
+    const after = await ada.page.evaluate(() => window.toncon.avatar());
+    assert.equal(after.avatarId, before.avatarId);
+    assert.match(after.avatarUrl, /\/files\/[A-Za-z0-9_-]+\.glb$/);
+    assert.notEqual(after.avatarUrl, before.avatarUrl);
+    const input = await ada.page.evaluate((id) => { const i = document.querySelector(`#avatar-looks input[value="${CSS.escape(id)}"]`); return { checked: i.checked, url: i.dataset.url }; }, after.avatarId);
+    assert.deepEqual(input, { checked: true, url: after.avatarUrl });
+    assert.equal((await ada.page.evaluate(() => JSON.parse(localStorage.getItem("toncon.profile")))).avatarUrl, after.avatarUrl);
+    const one = await (await fetch(`${server.url}/api/v1/avatars/${after.avatarId}`)).json();
+    assert.equal(one.avatars[0].gltf_url, after.avatarUrl);
+    // The new file is kept (anyone may fetch it); the old one was released, so it needs its upload token again.
+    assert.equal((await fetch(new URL(after.avatarUrl, server.url))).status, 200);
+    assert.equal((await fetch(new URL(before.avatarUrl, server.url))).status, 403);
+    avatarUrl = after.avatarUrl;
+
+    adaSession = await enterRoom(ada, { displayName: "Ada" });
+    await untilSees(bob, adaSession, "Ada");
+    const model = await until(bob, "Ada's new avatar model to load", (id) => {
+      const a = window.toncon.remoteAvatars().find((x) => x.sessionId === id);
+      return a?.model?.status === "loaded" && a.model;
+    }, adaSession, 30000);
+    assert.equal(model.src, avatarUrl, "Bob loads the new glb");
+    assert.deepEqual(model.nodeNames.filter((n) => n !== "Avatar"), ["AvatarRoot", "Head"], `the small glb's nodes (under its scene "Avatar"), not the robot's: ${model.nodeNames}`);
+    await screenshot(bob, "avatars-03-bob-sees-the-new-file");
+    ada.errors.splice(0, Infinity, ...ada.errors.filter((e) => !/status of 422 .*\/api\/v1\/avatars\//.test(e)));
+    assertNoErrors(ada, bob);
+  });
+
+  test("Ada deletes the avatar she wears (after a confirm): it leaves the list and she wears a built-in look", { timeout: STEP_MS }, async () => {
+    await ada.page.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith("toncon.inRoom.")).forEach((k) => sessionStorage.removeItem(k)));
+    await ada.page.goto(roomUrl);
+    await until(ada, "the lobby", () => window.toncon?.ready === true && window.toncon.state === "lobby");
+    const worn = await ada.page.evaluate(() => window.toncon.avatar());
+    assert.equal(worn.avatarUrl, avatarUrl, "the lobby remembers the replaced file");
+    const row = `#my-avatars li[data-avatar-id="${worn.avatarId}"]`;
+    await until(ada, "her avatar in Your avatars", (sel) => !!document.querySelector(sel), row);
+    await ada.page.evaluate(() => { document.querySelector("#my-avatars").open = true; });
+    // Asked first; "Keep it" keeps it.
+    await ada.page.click(`${row} button.delete`);
+    assert.equal(await ada.page.locator(`${row} .delete-confirm`).isVisible(), true);
+    assert.match(await ada.page.locator(`${row} .delete-confirm`).textContent(), /Delete “Ada's small robot”\? This cannot be undone\./);
+    await ada.page.click(`${row} .delete-no`);
+    assert.equal(await ada.page.locator(`${row} .delete-confirm`).isVisible(), false);
+    assert.equal((await fetch(`${server.url}/api/v1/avatars/${worn.avatarId}`)).status, 200, "not deleted yet");
+
+    await ada.page.click(`${row} button.delete`);
+    await ada.page.click(`${row} .delete-yes`);
+    const said = await untilManaged(ada, "the deletion");
+    assert.deepEqual(said, { text: "Deleted “Ada's small robot”.", error: false });
+    const after = await ada.page.evaluate((id) => ({
+      row: !!document.querySelector(`#my-avatars li[data-avatar-id="${CSS.escape(id)}"]`),
+      choice: !!document.querySelector(`#avatar-looks input[value="${CSS.escape(id)}"]`),
+      section: document.querySelector("#my-avatars").hidden,
+      checked: document.querySelector("#avatar-looks input:checked")?.value,
+      profile: window.toncon.avatar(),
+      stored: JSON.parse(localStorage.getItem("toncon.profile")),
+    }), worn.avatarId);
+    assert.equal(after.row, false, "it left Your avatars");
+    assert.equal(after.choice, false, "it left the chooser");
+    assert.equal(after.section, true, "no avatars of hers are left, so the section hides");
+    assert.match(after.profile.avatarId, /^builtin:/);
+    assert.equal(after.profile.avatarUrl, "");
+    assert.equal(after.checked, after.profile.avatarId, "the look she wears now is the one chosen");
+    assert.deepEqual([after.stored.avatarId, after.stored.avatarUrl], [after.profile.avatarId, ""]);
+    assert.equal((await fetch(`${server.url}/api/v1/avatars/${worn.avatarId}`)).status, 404);
     assertNoErrors(ada);
   });
 });

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { MAX_AVATAR_URL, avatarChoices, choiceForProfile, loadableAvatarUrl, profileFields } from "../../src/room/avatars/catalog.js";
+import { MAX_AVATAR_URL, accountIdOfToken, avatarChoices, choiceForProfile, followChoice, loadableAvatarUrl, profileFields } from "../../src/room/avatars/catalog.js";
 import { LOOKS } from "../../src/room/looks.js";
 import { avatarOf, loadProfile, saveProfile } from "../../src/room/profile.js";
 
@@ -69,4 +69,39 @@ test("the remembered profile keeps a glTF avatar with its URL, and drops one who
   store.set("toncon.profile", JSON.stringify({ displayName: "Ada", avatarId: "x", avatarUrl: "javascript:1" }));
   assert.deepEqual(loadProfile(storage), { displayName: "Ada", avatarId: LOOKS[0].id, avatarUrl: "" });
   assert.deepEqual(avatarOf({ avatarId: "a".repeat(300), avatarUrl: "/files/a.glb" }), { avatarId: LOOKS[0].id, avatarUrl: "" });
+});
+
+/** An account token's shape: header.payload.signature, base64url without padding (the signature is not checked). */
+function token(payload) {
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  return `${b64({ alg: "HS512", typ: "JWT" })}.${b64(payload)}.c2lnbmF0dXJl`;
+}
+
+test("the account a token names, to tell which avatars are yours; anything else names none", () => {
+  assert.equal(accountIdOfToken(token({ sub: "7", aud: "ret" })), "7");
+  assert.equal(accountIdOfToken(token({ sub: "123456789012", name: "é~?>" })), "123456789012", "base64url with - and _");
+  for (const bad of [token({ sub: 7 }), token({ sub: "0" }), token({ sub: "-3" }), token({ sub: "7; x" }), token({}), "a.b", "a.%%%.c", "", null, 42]) {
+    assert.equal(accountIdOfToken(bad), "", String(bad).slice(0, 40));
+  }
+});
+
+test("your featured avatar is yours too; someone else's featured one is not", () => {
+  const choices = avatarChoices(LIST, "3");
+  const mine = choices.filter((c) => c.mine).map((c) => [c.id, c.kind]);
+  assert.deepEqual(mine, [["feat1", "featured"], ["mine1", "mine"]]);
+  assert.deepEqual(avatarChoices(LIST, "9").filter((c) => c.mine).map((c) => c.id), ["mine1"]);
+  assert.deepEqual(avatarChoices(LIST).filter((c) => c.mine).map((c) => c.id), ["mine1"], "without an account id");
+});
+
+test("the worn avatar follows a new file; one no longer listed stays as it was; a look stays a look", () => {
+  const before = avatarChoices(LIST);
+  const worn = before.find((c) => c.id === "mine1");
+  const replaced = avatarChoices({ avatars: LIST.avatars.map((a) => (a?.avatar_id === "mine1" ? { ...a, gltf_url: "/files/new.glb" } : a)) });
+  assert.deepEqual(followChoice(replaced, worn), { choice: replaced.find((c) => c.id === "mine1"), changed: true });
+  assert.equal(followChoice(replaced, worn).choice.url, "/files/new.glb");
+  assert.deepEqual(followChoice(before, worn), { choice: worn, changed: false }, "the same file: nothing to send");
+  const renamed = avatarChoices({ avatars: [{ avatar_id: "mine1", name: "New name", gltf_url: "/files/abc.glb", account_id: "7" }] });
+  assert.equal(followChoice(renamed, worn).changed, false, "a new name is not a new avatar for the others");
+  assert.deepEqual(followChoice(avatarChoices(null), worn), { choice: worn, changed: false }, "no list: still worn");
+  assert.deepEqual(followChoice(replaced, before[2]), { choice: replaced[2], changed: false });
 });

@@ -13,9 +13,11 @@ export const MAX_AVATAR_URL = 2048;
  * primitives), "builtin" (a glb the server ships), "featured" or "mine"; url is the glb's URL ("" for a look).
  * list is GET /api/v1/avatars' body (or null when it could not be fetched: then only the looks). The server lists
  * the caller's own avatars and featured ones besides the built-in ones (no account), so an account's avatar that
- * is not featured is the caller's. Entries without an id or a glb URL are left out, and an id is listed once.
+ * is not featured is the caller's; accountId (the caller's, a decimal string; see accountIdOfToken) also marks the
+ * caller's featured avatars mine (kind stays "featured"). Entries without an id or a glb URL are left out, and an
+ * id is listed once.
  */
-export function avatarChoices(list) {
+export function avatarChoices(list, accountId = "") {
   const out = LOOKS.map((look) => ({ id: look.id, name: look.name, url: "", kind: "look", mine: false }));
   const seen = new Set(out.map((c) => c.id));
   const avatars = Array.isArray(list?.avatars) ? list.avatars : [];
@@ -28,10 +30,39 @@ export function avatarChoices(list) {
     if (!url || url.length > MAX_AVATAR_URL) continue;
     seen.add(a.avatar_id);
     const kind = a.account_id == null ? "builtin" : a.featured ? "featured" : "mine";
-    glbs.push({ id: a.avatar_id, name: typeof a.name === "string" && a.name.trim() ? a.name.trim() : "Avatar", url, kind, mine: kind === "mine" });
+    const mine = kind === "mine" || (!!accountId && a.account_id === accountId);
+    glbs.push({ id: a.avatar_id, name: typeof a.name === "string" && a.name.trim() ? a.name.trim() : "Avatar", url, kind, mine });
   }
   glbs.sort((a, b) => rank[a.kind] - rank[b.kind]);
   return out.concat(glbs);
+}
+
+/**
+ * The account id an account token names (its JWT "sub", a decimal string), or "" for anything that is not such a
+ * token. Only read to tell which listed avatars are yours; the server checks the token on every change.
+ */
+export function accountIdOfToken(token) {
+  if (typeof token !== "string") return "";
+  const parts = token.split(".");
+  if (parts.length !== 3) return "";
+  try {
+    const payload = JSON.parse(atob(parts[1].replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(parts[1].length / 4) * 4, "=")));
+    const sub = payload?.sub;
+    return typeof sub === "string" && /^[1-9][0-9]{0,18}$/.test(sub) ? sub : "";
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * Where the choice worn now goes after the list was fetched again: the same avatar as listed now (with its new
+ * URL, when its file was replaced), or, when it is not listed any more, what it was (choiceForProfile keeps it).
+ * changed: whether the profile must be sent again (the URL others load is different).
+ */
+export function followChoice(choices, current) {
+  const listed = current && choices.find((c) => c.id === current.id);
+  if (!listed) return { choice: current || choices[0], changed: !current };
+  return { choice: listed, changed: listed.url !== current.url };
 }
 
 /** The profile fields for a choice: {avatarId, avatarUrl}. */

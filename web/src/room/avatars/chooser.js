@@ -1,14 +1,17 @@
 // The lobby's avatar chooser: the built-in looks and the glTF avatars GET /api/v1/avatars lists (built in,
 // featured, your own when signed in), and, signed in, a form to upload a glb avatar (POST /api/v1/media with a
-// progress bar, then POST /api/v1/avatars). The server's refusal (a file without Head or AvatarRoot, say) is shown
-// as it says it. The choice is what onChange receives and what the page puts in the presence profile.
+// progress bar, then POST /api/v1/avatars) and your own avatars to rename, give a new file or delete (manage.js).
+// The server's refusal (a file without Head or AvatarRoot, say) is shown as it says it. The choice is what
+// onChange receives and what the page puts in the presence profile: it follows a worn avatar's new file, and falls
+// back to a built-in look when the worn avatar is deleted.
 
 import "./avatars.css";
 import { loadCredentials } from "../../shared/account.js";
 import { postWithToken, uploadWithProgress } from "../../shared/upload.js";
 import { el } from "../dom.js";
 import { lookById } from "../looks.js";
-import { avatarChoices, choiceForProfile, profileFields } from "./catalog.js";
+import { accountIdOfToken, avatarChoices, choiceForProfile, followChoice, profileFields } from "./catalog.js";
+import { mountMyAvatars } from "./manage.js";
 
 const KIND_LABEL = { builtin: "built in", featured: "featured", mine: "yours" };
 
@@ -37,7 +40,8 @@ export function mountAvatarChooser({ profile, onChange = () => {}, signedIn: isS
     el("label", { for: "avatar-upload-name" }, "Name"), name, send, bar, status);
   const signInHint = el("p", { id: "avatar-upload-hint", class: "hint" }, "Sign in to upload an avatar of your own.");
   const uploadBox = el("details", { id: "avatar-upload" }, el("summary", {}, "Upload an avatar"), signInHint, form);
-  const element = el("div", { id: "avatar-chooser" }, fieldset, listStatus, uploadBox);
+  const mine = mountMyAvatars({ onChanged: (change) => changed(change) });
+  const element = el("div", { id: "avatar-chooser" }, fieldset, listStatus, uploadBox, mine.element);
   name.addEventListener("keydown", (ev) => {
     if (ev.key !== "Enter") return;
     ev.preventDefault(); // not the lobby form's Enter the room
@@ -60,6 +64,7 @@ export function mountAvatarChooser({ profile, onChange = () => {}, signedIn: isS
     if (input) input.checked = true;
     form.hidden = !signedIn;
     signInHint.hidden = signedIn;
+    mine.render(signedIn ? choices.filter((c) => c.mine) : []);
   }
 
   function choiceLabel(choice) {
@@ -77,14 +82,25 @@ export function mountAvatarChooser({ profile, onChange = () => {}, signedIn: isS
     try {
       const res = await fetch("/api/v1/avatars", { headers: { accept: "application/json", ...(credentials ? { authorization: `bearer ${credentials.token}` } : {}) } });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      choices = avatarChoices(await res.json());
+      choices = avatarChoices(await res.json(), accountIdOfToken(credentials?.token));
       listStatus.textContent = "";
     } catch (err) {
       choices = avatarChoices(null);
       listStatus.textContent = `Only the built-in looks are here: the list of avatars could not be loaded (${err.message}).`;
     }
-    current = choices.find((c) => c.id === current?.id) || current || choices[0];
+    const follow = followChoice(choices, current);
+    current = follow.choice;
     render();
+    if (follow.changed) onChange(profileFields(current)); // the worn avatar has a new file: others load that one
+  }
+
+  /** After a change in "Your avatars": the list again; a deleted avatar that was worn gives way to a look. */
+  async function changed({ change, id }) {
+    if (change === "deleted" && current?.id === id) {
+      current = choices.find((c) => c.kind === "look") || choices[0];
+      onChange(profileFields(current));
+    }
+    await refresh();
   }
 
   function say(text, kind = "") {
