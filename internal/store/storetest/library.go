@@ -24,6 +24,7 @@ var libraryTests = []suiteTest{
 	{"AvatarRoundTrip", testAvatarRoundTrip},
 	{"AvatarListFeaturedAndOwn", testAvatarListFeaturedAndOwn},
 	{"AvatarInvalid", testAvatarInvalid},
+	{"AvatarFileSwap", testAvatarFileSwap},
 	{"SceneRoundTrip", testSceneRoundTrip},
 	{"SceneInvalid", testSceneInvalid},
 }
@@ -339,6 +340,38 @@ func testAvatarInvalid(t *testing.T, s store.Store) {
 	}
 	if got, _ := s.GetAvatar(ctx, ok.SID); got.Name != "ok" {
 		t.Errorf("refused update changed the name to %q", got.Name)
+	}
+}
+
+// testAvatarFileSwap: what the API's file swap relies on. UpdateAvatar with only a FileID returns the file the
+// avatar had (to release) and leaves the rest; a refused update with a bad file changes nothing, the name it also
+// carried included; an unknown avatar is ErrNotFound.
+func testAvatarFileSwap(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := mustAccount(t, s, "swapper@example.org")
+	created, err := s.CreateAvatar(ctx, store.Avatar{Name: "Robot", FileID: fileA, AccountID: a.ID, Featured: true,
+		CreatedAt: time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, after, err := s.UpdateAvatar(ctx, created.SID, store.AvatarUpdate{FileID: ptr(fileB)})
+	if err != nil || before != created || after.FileID != fileB || after.Name != "Robot" || !after.Featured ||
+		after.AccountID != a.ID || !after.CreatedAt.Equal(created.CreatedAt) || after.UpdatedAt.Before(created.UpdatedAt) {
+		t.Fatalf("swap the file: before %+v after %+v err %v", before, after, err)
+	}
+	if got, err := s.GetAvatar(ctx, created.SID); err != nil || got != after {
+		t.Errorf("GetAvatar after the swap = %+v, %v; want %+v", got, err, after)
+	}
+	for name, bad := range map[string]store.FileID{"empty": "", "path": "../../etc/passwd", "short": "AAAA"} {
+		if _, _, err := s.UpdateAvatar(ctx, created.SID, store.AvatarUpdate{Name: ptr("Renamed"), FileID: ptr(bad)}); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("%s file id: %v, want ErrInvalid", name, err)
+		}
+	}
+	if got, _ := s.GetAvatar(ctx, created.SID); got != after {
+		t.Errorf("a refused update changed the avatar: %+v, want %+v", got, after)
+	}
+	if _, _, err := s.UpdateAvatar(ctx, store.AvatarSID(store.NewSID()), store.AvatarUpdate{FileID: ptr(fileA)}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("swap on an unknown avatar: %v, want ErrNotFound", err)
 	}
 }
 
