@@ -212,3 +212,61 @@ func TestAvatarFileSwapOverTheModelLimit(t *testing.T) {
 		t.Fatalf("the avatar's file changed to %s", av.FileID)
 	}
 }
+
+// Swaps that race each other, and a delete racing them, leave exactly the row's file kept under the avatar's ref
+// and every other offered file released.
+func TestAvatarFileSwapsRace(t *testing.T) {
+	l := newLibrary(t)
+	l.signIn(t, "admin@example.org")
+	_, adaTok := l.signIn(t, "ada@example.org")
+	ctx := context.Background()
+	for round, deleteToo := range []bool{false, true} {
+		sid, first := l.avatarWith(t, adaTok, headGLB(fmt.Sprint("first", round)))
+		ref := "avatar:" + sid
+		files := []store.File{first}
+		for i := range 6 {
+			files = append(files, l.upload(t, headGLB(fmt.Sprint(round, "-", i)), "r.glb"))
+		}
+		type answer struct {
+			status int
+			m      map[string]any
+			err    error
+		}
+		done := make(chan answer, len(files))
+		for _, f := range files[1:] {
+			go func() {
+				status, m, err := l.try("PATCH", "/api/v1/avatars/"+sid, adaTok, swapBody(f, f.AccessToken))
+				done <- answer{status, m, err}
+			}()
+		}
+		if deleteToo {
+			go func() {
+				status, m, err := l.try("DELETE", "/api/v1/avatars/"+sid, adaTok, nil)
+				done <- answer{status, m, err}
+			}()
+		}
+		n := len(files) - 1
+		if deleteToo {
+			n++
+		}
+		for range n {
+			if a := <-done; a.err != nil || a.status != 200 && !(deleteToo && a.status == 404) {
+				t.Errorf("round %d: a racing change answered %d %v %v", round, a.status, a.m, a.err)
+			}
+		}
+		av, err := l.store.GetAvatar(ctx, store.AvatarSID(sid))
+		kept := 0
+		for _, f := range files {
+			refs := l.refs(t, f.ID)
+			if len(refs) > 0 {
+				kept++
+				if err != nil || f.ID != av.FileID || !slices.Equal(refs, []string{ref}) {
+					t.Errorf("round %d: %s has refs %v; the avatar is %+v (%v)", round, f.ID, refs, av, err)
+				}
+			}
+		}
+		if want := map[bool]int{true: 1, false: 0}[err == nil]; kept != want {
+			t.Errorf("round %d: %d files kept, want %d (avatar %+v, %v)", round, kept, want, av, err)
+		}
+	}
+}

@@ -105,12 +105,24 @@ func sample(t *testing.T, name string) []byte {
 
 func (l *library) call(t *testing.T, method, path, token string, body any) (int, map[string]any) {
 	t.Helper()
+	status, m, err := l.try(method, path, token, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return status, m
+}
+
+// try is call for any goroutine: it returns what went wrong instead of failing the test.
+func (l *library) try(method, path, token string, body any) (int, map[string]any, error) {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, l.srv.URL+path, rd)
+	req, err := http.NewRequest(method, l.srv.URL+path, rd)
+	if err != nil {
+		return 0, nil, err
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -119,15 +131,15 @@ func (l *library) call(t *testing.T, method, path, token string, body any) (int,
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	var m map[string]any
 	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatalf("%s %s: %d %q is not JSON: %v", method, path, resp.StatusCode, raw, err)
+		return resp.StatusCode, nil, fmt.Errorf("%s %s: %d %q is not JSON: %v", method, path, resp.StatusCode, raw, err)
 	}
-	return resp.StatusCode, m
+	return resp.StatusCode, m, nil
 }
 
 func first(t *testing.T, m map[string]any, key string) map[string]any {

@@ -90,9 +90,9 @@ export function mountMyAvatars({ onChanged = async () => {} } = {}) {
     const li = el("li", { class: "my-avatar", "data-avatar-id": avatar.id },
       el("div", { class: "row" }, label,
         el("span", { class: "actions" },
-          el("button", { type: "button", class: "rename", onclick: () => { confirm.hidden = true; renameForm.hidden = false; nameInput.select(); } }, "Rename"),
-          el("button", { type: "button", class: "replace", onclick: () => file.click() }, "Replace file"),
-          el("button", { type: "button", class: "delete", onclick: () => { renameForm.hidden = true; confirm.hidden = false; } }, "Delete"))),
+          el("button", { type: "button", class: "rename", "aria-label": `Rename ${avatar.name}`, onclick: () => { confirm.hidden = true; renameForm.hidden = false; nameInput.select(); } }, "Rename"),
+          el("button", { type: "button", class: "replace", "aria-label": `Replace the file of ${avatar.name}`, onclick: () => file.click() }, "Replace file"),
+          el("button", { type: "button", class: "delete", "aria-label": `Delete ${avatar.name}`, onclick: () => { renameForm.hidden = true; confirm.hidden = false; } }, "Delete"))),
       renameForm, file, confirm);
     nameInput.addEventListener("keydown", (ev) => {
       if (ev.key === "Escape") renameForm.hidden = true;
