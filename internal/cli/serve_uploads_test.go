@@ -114,7 +114,7 @@ func TestServeUploadProtectionFlags(t *testing.T) {
 			t.Fatalf("upload %d of a burst of 2: %d %q", i+1, code, msg)
 		}
 	}
-	if code, msg, retry := postPNG(t, base); code != 429 || retry != "900" || !strings.Contains(msg, "4 an hour") {
+	if code, msg, retry := postPNG(t, base); code != 429 || retry != "900" || !strings.Contains(msg, "2 in a row and then 4 an hour") {
 		t.Errorf("the 3rd upload with a burst of 2 and 4 an hour: %d %q Retry-After %q", code, msg, retry)
 	}
 	if !strings.Contains(logs.String(), "max_total_bytes=3221225472") || !strings.Contains(logs.String(), "min_free_bytes=1073741824") {

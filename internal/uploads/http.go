@@ -122,8 +122,8 @@ func (s *Service) allow(w http.ResponseWriter, r *http.Request, account store.Ac
 	s.cfg.Log.Info("upload refused: rate limited", "client", key, "retry_after_s", secs)
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	writeError(w, http.StatusTooManyRequests, "rate_limited", fmt.Sprintf("you have uploaded many files in a "+
-		"short time; this server takes %d an hour from each person after the first %d. Try again in %s.",
-		s.cfg.Rate.PerHour, s.cfg.Rate.Burst, waitWords(wait)))
+		"short time; this server takes %d in a row and then %d an hour from each person. Try again in %s.",
+		s.cfg.Rate.Burst, s.cfg.Rate.PerHour, waitWords(wait)))
 	return false
 }
 

@@ -82,7 +82,7 @@ func TestRateLimitPerAddressAndAccount(t *testing.T) {
 	a := e.postFrom(t, "127.0.0.1", "b.png", pngOf(t, 200, 2), false)
 	msg := fmt.Sprint(a.body["message"])
 	if a.status != 429 || a.body["error"] != "rate_limited" || a.header.Get("Retry-After") != "60" ||
-		!strings.Contains(msg, "Try again in about 60 seconds") || !strings.Contains(msg, "60 an hour") {
+		!strings.Contains(msg, "Try again in about 60 seconds") || !strings.Contains(msg, "3 in a row and then 60 an hour") {
 		t.Fatalf("the 4th upload from one address: %d Retry-After %q %v", a.status, a.header.Get("Retry-After"), a.body)
 	}
 	if n := blobCount(t, e); n != 1 {

@@ -31,7 +31,7 @@ function answering(status, body) {
 }
 
 const refusals = [
-  [429, "rate_limited", "you have uploaded many files in a short time; this server takes 60 an hour from each person after the first 20. Try again in about 60 seconds."],
+  [429, "rate_limited", "you have uploaded many files in a short time; this server takes 20 in a row and then 60 an hour from each person. Try again in about 60 seconds."],
   [507, "insufficient_storage", "the server is running out of disk space and takes no more uploads for now; tell the event's organiser"],
   [507, "insufficient_storage", "this file does not fit in the space this server keeps for uploads (9.8 GB of 10 GB used); try a smaller file, or tell the event's organiser"],
 ];
