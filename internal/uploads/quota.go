@@ -141,7 +141,7 @@ func (u *upload) end() {
 	u.n = 0
 }
 
-// stored changes the total of stored blobs by n bytes (a new blob, or a removed one).
+// addStored changes the total of stored blobs by n bytes (a new blob, or a removed one).
 func (q *quota) addStored(n int64) {
 	if q.maxTotal == 0 {
 		return
