@@ -1,8 +1,8 @@
 // Package uploads stores the files people bring into rooms: it decides each upload's type from its content, streams
 // it to a blob named by its SHA-256 in the data folder, records it in store.Files, serves it at /files/<id>, and
 // sweeps away files nothing keeps. It guards the organiser's disk with a per-client rate limit, a free-space floor
-// and an optional cap on the total stored. The rest of the server keeps a file (a pinned object, an avatar, a scene) with
-// Service.Keep and lets it go with Release. docs/content.md "Files" is the contract.
+// and an optional cap on the total stored. The rest of the server keeps a file (a pinned object, an avatar, a
+// scene) with Service.Keep and lets it go with Release. docs/content.md "Files" is the contract.
 package uploads
 
 import (
