@@ -117,6 +117,17 @@ export function registerMediaComponents(AFRAME) {
       this.receivedAt = performance.now();
       this.lastWrite = null;
       this.lastWriteAt = 0;
+      // Someone came in: NAF has just sent them our state as last written, up to OWNER_TICK_MS old, and they
+      // count from when it arrived. A playing owner writes its time now, so they land where it is.
+      this.onClientConnected = () => {
+        const e = this.media()?.element;
+        if (e && !e.paused && isMine(this.el)) this.write({});
+      };
+      document.body.addEventListener("clientConnected", this.onClientConnected);
+    },
+
+    remove() {
+      document.body.removeEventListener("clientConnected", this.onClientConnected);
     },
 
     update() {
@@ -190,9 +201,9 @@ export function registerMediaComponents(AFRAME) {
       if (!e) return;
       if (isMine(this.el)) {
         const now = { playing: !e.paused, time: e.currentTime, page: this.data.page };
-        if (this.lastWrite && ownerShouldWrite(this.lastWrite, now, performance.now(), this.lastWriteAt)) {
-          this.write({ time: e.currentTime });
-        }
+        // write() takes the time from the element; giving it one would seek our own playing copy to where it is,
+        // which stalls it for a moment every few seconds.
+        if (this.lastWrite && ownerShouldWrite(this.lastWrite, now, performance.now(), this.lastWriteAt)) this.write({});
       } else {
         this.follow(false);
       }
