@@ -320,6 +320,34 @@ describe("media objects by touch, VR controller, and a late joiner's video", { t
     await untilSeesTransform(bob, picture.id, "scale", { x: 2, y: 2, z: 2 }, 1e-3);
     await screenshot(bob, "objects-input-01-bob-sees-pinch");
     picture = grown;
+  });
+
+  test("touch: a drag that a second finger turns into a pinch still ends as a move: the pin keeps the new place", { timeout: STEP_MS }, async () => {
+    const pinned = await ada.page.evaluate((id) => window.toncon.objects.pin(id), picture.id);
+    assert.deepEqual(pinned, { ok: true });
+    const at = await ada.page.evaluate((id) => window.toncon.objects.screenPoint(id), picture.id);
+    // One finger drags the picture 60 px left; a second lands without spreading; both lift.
+    await touch(cdp, "touchStart", [[at.x, at.y, 0]]);
+    for (let i = 1; i <= 6; i++) await touch(cdp, "touchMove", [[at.x - 10 * i, at.y, 0]]);
+    await touch(cdp, "touchStart", [[at.x - 60, at.y, 0], [at.x + 40, at.y, 1]]);
+    await touch(cdp, "touchEnd", [[at.x + 40, at.y, 1]]);
+    await touch(cdp, "touchEnd", []);
+    const moved = await objectOf(ada, picture.id);
+    assert.ok(Math.hypot(moved.position.x - picture.position.x, moved.position.y - picture.position.y, moved.position.z - picture.position.z) > 0.2, `the finger moved it ${fmt(moved.position)}`);
+    assert.ok(near(moved.scale, picture.scale, 1e-9), "the second finger did not resize it");
+    // The room's pinned objects (what a later visitor gets) have it where the finger left it.
+    const gltf = `${roomUrl.replace(/\/[^/]*$/, "")}/objects.gltf`;
+    const deadline = Date.now() + WAIT_MS;
+    for (;;) {
+      const node = (await (await fetch(gltf)).json()).nodes.find((n) => n.name === picture.id);
+      const [x, y, z] = node.translation;
+      if (near({ x, y, z }, moved.position, 1e-3)) break;
+      if (Date.now() > deadline) assert.fail(`the pin kept ${fmt({ x, y, z })}, not where the picture was dragged to, ${fmt(moved.position)}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.deepEqual(await ada.page.evaluate((id) => window.toncon.objects.unpin(id), picture.id), { ok: true });
+    await untilSeesTransform(bob, picture.id, "position", moved.position);
+    picture = moved;
     await ada.page.evaluate(() => window.toncon.objects.select(null));
   });
 

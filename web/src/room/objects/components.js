@@ -9,6 +9,7 @@
 
 import { kindOf, kindFromUrl } from "./kinds.js";
 import { clampPage, ownerShouldWrite, reconcile } from "./sync.js";
+import { grabOffset, heldMatrix } from "./gestures.js";
 import { disposeObject, errorPanel, loadAudio, loadImage, loadModel, loadPdf, loadVideo, playSoon } from "./render.js";
 
 export const MEDIA_TEMPLATE = "#toncon-media";
@@ -216,6 +217,8 @@ export function registerMediaComponents(AFRAME) {
       this.held = null;
       this.offset = new THREE.Matrix4();
       this.inverse = new THREE.Matrix4();
+      this.pose = new THREE.Matrix4();
+      this.scale = new THREE.Vector3(); // the held object keeps its own size
       this.onDown = () => this.grab();
       this.onUp = () => this.release();
       this.el.addEventListener("triggerdown", this.onDown);
@@ -231,16 +234,14 @@ export function registerMediaComponents(AFRAME) {
       this.held = hit;
       this.el.object3D.updateMatrixWorld();
       hit.object3D.updateMatrixWorld();
-      this.offset.copy(this.inverse.copy(this.el.object3D.matrixWorld).invert()).multiply(hit.object3D.matrixWorld);
+      grabOffset(this.el.object3D.matrixWorld, hit.object3D.matrixWorld, this.offset);
     },
 
     tick() {
       if (!this.held) return;
       const o = this.held.object3D;
-      const m = new THREE.Matrix4().multiplyMatrices(this.el.object3D.matrixWorld, this.offset);
-      const parent = o.parent;
-      if (parent) m.premultiply(this.inverse.copy(parent.matrixWorld).invert());
-      m.decompose(o.position, o.quaternion, new THREE.Vector3());
+      heldMatrix(this.el.object3D.matrixWorld, this.offset, o.parent?.matrixWorld || null, this.pose, this.inverse);
+      this.pose.decompose(o.position, o.quaternion, this.scale);
       o.rotation.setFromQuaternion(o.quaternion, o.rotation.order);
     },
 

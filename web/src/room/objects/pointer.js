@@ -3,6 +3,8 @@
 // its height, nearer or further); the wheel or a two-finger pinch resizes the selected object; a tap on one of
 // the scene's links follows it. A press that hits nothing is left to look-controls.
 
+import { pinchFactor, touchSpread } from "./gestures.js";
+
 const DRAG_START_PX = 4;
 
 export class Pointer {
@@ -37,17 +39,18 @@ export class Pointer {
     host.addEventListener("touchstart", (ev) => {
       if (ev.touches.length === 1) this.down(ev, ev.touches[0].clientX, ev.touches[0].clientY);
       else if (ev.touches.length === 2 && this.selected()) {
-        // Two fingers with an object selected: pinch to resize it.
+        // Two fingers with an object selected: pinch to resize it. A drag the first finger began ends here, as
+        // if lifted (a pinned object keeps where it was dragged to).
         ev.stopPropagation();
-        this.drag = null;
-        this.pinch = { entity: this.selected(), from: spread(ev.touches), to: spread(ev.touches) };
+        this.up();
+        this.pinch = { entity: this.selected(), from: touchSpread(ev.touches), to: touchSpread(ev.touches) };
       }
     }, { capture: true, passive: false });
     window.addEventListener("mousemove", (ev) => this.move(ev.clientX, ev.clientY));
     window.addEventListener("touchmove", (ev) => {
       if (this.pinch && ev.touches.length === 2) {
         ev.preventDefault();
-        this.pinch.to = spread(ev.touches);
+        this.pinch.to = touchSpread(ev.touches);
         return;
       }
       if (this.drag && ev.touches.length === 1) {
@@ -59,7 +62,8 @@ export class Pointer {
     window.addEventListener("touchend", () => {
       const p = this.pinch;
       this.pinch = null;
-      if (p && p.from > 0 && Math.abs(p.to / p.from - 1) > 0.05) this.onPinch(p.entity, p.to / p.from);
+      const factor = p ? pinchFactor(p.from, p.to) : null;
+      if (factor !== null) this.onPinch(p.entity, factor);
       this.up();
     });
     canvas.addEventListener("wheel", (ev) => {
@@ -160,9 +164,4 @@ export class Pointer {
     const rect = this.canvas.getBoundingClientRect();
     return { x: rect.left + ((v.x + 1) / 2) * rect.width, y: rect.top + ((1 - v.y) / 2) * rect.height };
   }
-}
-
-/** The distance between two touches, CSS pixels. */
-function spread(touches) {
-  return Math.hypot(touches[0].clientX - touches[1].clientX, touches[0].clientY - touches[1].clientY);
 }
