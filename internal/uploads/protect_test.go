@@ -304,6 +304,51 @@ func TestStorageFloorCountsUploadsInProgress(t *testing.T) {
 	}
 }
 
+// Bytes another upload writes while a new one asks the file system for its free space are counted against the
+// new one: statfs may have measured before them, so the count the new upload starts from is read before statfs.
+func TestStorageFloorCountsBytesWrittenDuringStatfs(t *testing.T) {
+	disk, set := withDisk(1<<30, 1<<30-8192)
+	var during func() // runs inside the next statfs, after it measured
+	e := newEnvWith(t, func(c *Config) {
+		set(c)
+		c.FreeSpace = func(dir string) (uint64, error) {
+			free, err := disk.free(dir)
+			if f := during; f != nil {
+				during = nil
+				f()
+			}
+			return free, err
+		}
+	})
+	writing := func() int64 { e.svc.quota.mu.Lock(); defer e.svc.quota.mu.Unlock(); return e.svc.quota.writing }
+	pr, pw := io.Pipe()
+	first := make(chan error, 1)
+	go func() {
+		_, err := e.svc.Put(context.Background(), pr, "slow.png", 0)
+		first <- err
+	}()
+	slow := pngOf(t, 8000, 1)
+	if _, err := pw.Write(slow[:5000]); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return writing() >= 5000 })
+	during = func() { // 3000 more of the first upload's bytes, after statfs saw 3192 free
+		if _, err := pw.Write(slow[5000:]); err != nil {
+			t.Error(err)
+		}
+		waitFor(t, func() bool { return writing() >= 8000 })
+	}
+	_, err := e.svc.Put(context.Background(), bytes.NewReader(pngOf(t, 1000, 2)), "second.png", 0)
+	var ue *UploadError
+	if !errors.As(err, &ue) || ue.Status != 507 {
+		t.Errorf("1000 bytes with 192 left above the floor: %v", err)
+	}
+	pw.Close()
+	if err := <-first; err != nil {
+		t.Errorf("the first upload, within the floor: %v", err)
+	}
+}
+
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {

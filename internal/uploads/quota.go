@@ -94,6 +94,11 @@ type upload struct {
 // begin checks that a new upload may start at all and returns its writer; end must follow.
 func (q *quota) begin() (*upload, error) {
 	u := &upload{q: q, freeAtStart: -1}
+	// The count is read before the file system is asked, so bytes written in between are counted twice (once in
+	// what statfs no longer reports free, once in written) rather than not at all.
+	q.mu.Lock()
+	u.writtenAtStart = q.written
+	q.mu.Unlock()
 	if q.minFree > 0 {
 		free, err := q.free(q.dir)
 		if err == nil {
@@ -102,7 +107,6 @@ func (q *quota) begin() (*upload, error) {
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	u.writtenAtStart = q.written
 	if err := q.check(u, 1); err != nil { // not even one more byte fits
 		return nil, err
 	}
