@@ -89,7 +89,7 @@ func getHost(t *testing.T, base string) (host string, port int, hubID, token str
 	return hp.Host, hp.Port, created.HubID, joined.PermsToken
 }
 
-// mediaJoin joins hubID on the media socket at base and returns the error code ("" when joined).
+// getText is the body of a GET of url, which must answer 200.
 func getText(t *testing.T, url string) string {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -104,6 +104,7 @@ func getText(t *testing.T, url string) string {
 	return string(b)
 }
 
+// mediaJoin joins hubID on the media socket at base and returns the error code ("" when joined).
 func mediaJoin(t *testing.T, base, hubID, token string) string {
 	t.Helper()
 	ws, _, err := websocket.Dial(ctxT(t), "ws"+strings.TrimPrefix(base, "http")+"/media/socket", nil)
