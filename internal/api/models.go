@@ -128,15 +128,11 @@ func (a *API) swapError(w http.ResponseWriter, what, notFound string, err error)
 	}
 }
 
-// fileError answers a checkModel or Keep failure.
+// fileError answers a keepModel failure: 422 invalid_file for the upload (keepModel says an expired one so too).
 func (a *API) fileError(w http.ResponseWriter, what string, err error) {
 	var p *fileProblem
 	if errors.As(err, &p) {
 		writeError(w, http.StatusUnprocessableEntity, "invalid_file", p.message)
-		return
-	}
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusUnprocessableEntity, "invalid_file", "the upload expired meanwhile: upload the file again")
 		return
 	}
 	a.internal(w, what, err)

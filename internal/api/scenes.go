@@ -113,10 +113,6 @@ func (a *API) createScene(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	if _, err := a.checkModel(ctx, req.Scene.FileID, req.Scene.FileAccessToken); err != nil {
-		a.fileError(w, "check scene file", err)
-		return
-	}
 	sc := store.Scene{SID: store.SceneSID(store.NewSID()), Name: *u.Name, FileID: req.Scene.FileID, AccountID: acct.ID}
 	if u.Description != nil {
 		sc.Description = *u.Description
@@ -128,7 +124,7 @@ func (a *API) createScene(w http.ResponseWriter, r *http.Request) {
 		sc.AllowRemixing = *u.AllowRemixing
 	}
 	ref := store.SceneRef(sc.SID)
-	if err := a.cfg.Files.Keep(ctx, sc.FileID, req.Scene.FileAccessToken, ref); err != nil {
+	if err := a.keepModel(ctx, sc.FileID, req.Scene.FileAccessToken, ref, nil); err != nil {
 		a.fileError(w, "keep scene file", err)
 		return
 	}
