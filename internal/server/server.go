@@ -264,15 +264,14 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/health", a)
 	// Uploads take large multipart bodies, which the API's 64 KiB limit would refuse; their routes are more
 	// specific than "/api/", so they win.
+	// Behind a proxy (--tls off) the per-address limits (anonymous uploads, sign-in over the socket) key by the
+	// address the proxy reports: see forwardedFor.
 	if s.cfg.TLS {
 		s.uploads.Mount(mux, nil)
-	} else {
-		s.uploads.Mount(mux, forwardedFor) // the rate limit keys anonymous uploads by address: see forwardedFor
-	}
-	if s.cfg.TLS {
 		mux.Handle("/socket/websocket", s.phx)
 	} else {
-		mux.Handle("/socket/websocket", forwardedFor(s.phx)) // behind a proxy: see forwardedFor
+		s.uploads.Mount(mux, forwardedFor)
+		mux.Handle("/socket/websocket", forwardedFor(s.phx))
 	}
 	s.mountMedia(mux)
 	metrics.Mount(mux, metrics.Sources{Sockets: s.phx, Hubs: s.hubs, Media: s.media}, s.cfg.Pprof)
