@@ -1,9 +1,6 @@
 package server_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,24 +15,7 @@ import (
 // postMediaVia uploads data as if through a TLS-terminating proxy that reports the client as forwardedFor.
 func postMediaVia(t *testing.T, base, forwardedFor string, data []byte) (int, map[string]any, http.Header) {
 	t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	fw, _ := mw.CreateFormFile("media", "x.png")
-	fw.Write(data)
-	mw.Close()
-	req, _ := http.NewRequest("POST", base+"/api/v1/media", &body)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("X-Forwarded-For", forwardedFor)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatalf("POST /api/v1/media: %d, not JSON: %v", resp.StatusCode, err)
-	}
-	return resp.StatusCode, out, resp.Header
+	return postMediaHeader(t, base, "x.png", data, http.Header{"X-Forwarded-For": {forwardedFor}})
 }
 
 // Through a whole toncon behind a proxy (--tls off): the rate limit keys anonymous uploads by the address the proxy

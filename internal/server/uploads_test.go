@@ -36,12 +36,28 @@ func noisyPNG(t *testing.T, w, h int) []byte {
 
 func postMedia(t *testing.T, base, name string, data []byte) (int, map[string]any) {
 	t.Helper()
+	code, out, _ := postMediaHeader(t, base, name, data, nil)
+	return code, out
+}
+
+// postMediaHeader uploads data as name with the request headers in header, and returns the status, the JSON
+// answer and the response's headers.
+func postMediaHeader(t *testing.T, base, name string, data []byte, header http.Header) (int, map[string]any, http.Header) {
+	t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
 	fw, _ := mw.CreateFormFile("media", name)
 	fw.Write(data)
 	mw.Close()
-	resp, err := http.Post(base+"/api/v1/media", mw.FormDataContentType(), &body)
+	req, err := http.NewRequest("POST", base+"/api/v1/media", &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +66,7 @@ func postMedia(t *testing.T, base, name string, data []byte) (int, map[string]an
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
 		t.Fatalf("POST /api/v1/media: %d, not JSON: %v", resp.StatusCode, err)
 	}
-	return resp.StatusCode, out
+	return resp.StatusCode, out, resp.Header
 }
 
 // Through a whole toncon: an upload larger than the API's 64 KiB body limit goes through, is stored under the data
