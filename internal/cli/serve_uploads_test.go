@@ -55,22 +55,30 @@ func TestServeUploadLimitOutOfRange(t *testing.T) {
 	}
 }
 
-func TestServeInterestFlagsOutOfRange(t *testing.T) {
-	for _, c := range []struct {
-		vars map[string]string
-		args []string
-		want string
-	}{
-		{map[string]string{"TONCON_INTEREST_MIN_ROOM": "-1"}, nil, "--interest-min-room=-1: give 0 (off)"},
-		{nil, []string{"--interest-radius", "0"}, "--interest-radius=0: give a distance"},
-		{map[string]string{"TONCON_INTEREST_RADIUS": "NaN"}, nil, "--interest-radius=NaN"},
-		{nil, []string{"--interest-min-room", "many"}, "interest-min-room"},
-	} {
+// usageCase is a toncon serve run with vars and args that must exit 2 saying want.
+type usageCase struct {
+	vars map[string]string
+	args []string
+	want string
+}
+
+func expectUsageErrors(t *testing.T, cases []usageCase) {
+	t.Helper()
+	for _, c := range cases {
 		env, _, errb := testEnv(c.vars)
 		if code := Run(context.Background(), append([]string{"serve"}, c.args...), env); code != 2 || !strings.Contains(errb.String(), c.want) {
 			t.Errorf("%v %v: exit %d, %q", c.vars, c.args, code, errb.String())
 		}
 	}
+}
+
+func TestServeInterestFlagsOutOfRange(t *testing.T) {
+	expectUsageErrors(t, []usageCase{
+		{map[string]string{"TONCON_INTEREST_MIN_ROOM": "-1"}, nil, "--interest-min-room=-1: give 0 (off)"},
+		{nil, []string{"--interest-radius", "0"}, "--interest-radius=0: give a distance"},
+		{map[string]string{"TONCON_INTEREST_RADIUS": "NaN"}, nil, "--interest-radius=NaN"},
+		{nil, []string{"--interest-min-room", "many"}, "interest-min-room"},
+	})
 }
 
 // serveForTest runs toncon serve with vars and args on a free port until the test ends; it returns the base URL
@@ -129,21 +137,12 @@ func TestServeUploadProtectionFlags(t *testing.T) {
 }
 
 func TestServeUploadProtectionOutOfRange(t *testing.T) {
-	for _, c := range []struct {
-		vars map[string]string
-		args []string
-		want string
-	}{
+	expectUsageErrors(t, []usageCase{
 		{map[string]string{"TONCON_UPLOAD_RATE_PER_HOUR": "-1"}, nil, "--upload-rate-per-hour=-1: give 0 (off) to 100000"},
 		{nil, []string{"--upload-rate-per-hour", "100001"}, "--upload-rate-per-hour=100001"},
 		{map[string]string{"TONCON_UPLOAD_RATE_BURST": "0"}, nil, "--upload-rate-burst=0: give 1 to 10000 uploads"},
 		{nil, []string{"--upload-min-free-gb", "-1"}, "--upload-min-free-gb=-1: give 0 (off)"},
 		{nil, []string{"--upload-max-total-gb", "2000000"}, "--upload-max-total-gb=2000000: give 0 (no cap)"},
 		{map[string]string{"TONCON_UPLOAD_MAX_TOTAL_GB": "lots"}, nil, "TONCON_UPLOAD_MAX_TOTAL_GB"},
-	} {
-		env, _, errb := testEnv(c.vars)
-		if code := Run(context.Background(), append([]string{"serve"}, c.args...), env); code != 2 || !strings.Contains(errb.String(), c.want) {
-			t.Errorf("%v %v: exit %d, %q", c.vars, c.args, code, errb.String())
-		}
-	}
+	})
 }
