@@ -1,10 +1,12 @@
 // End to end: the ways of handling a media object that objects.test.js does not drive, in headless Chromium
 // against a real toncon. Ada (signed in, so she owns the room) uses a touch screen: Chromium's own touch events
-// (CDP Input.dispatchTouchEvent), one finger to drag a picture and two to pinch it larger; Bob sees both. Then a
-// VR controller carries it: there is no WebXR device here, so the test plays the part of A-Frame's tracked
-// controls (controllerconnected, a pose on the hand entity, triggerdown/triggerup); the laser (A-Frame's raycaster)
-// and our grab component are the real ones. Last, Ada plays a video and Cleo, who comes later, lands at Ada's
-// time and plays. The steps share one room and run in order; each is its own test so a failure says which broke.
+// (CDP Input.dispatchTouchEvent), one finger to drag a picture and two to pinch it larger, and a drag that a
+// second finger interrupts still keeps a pinned picture's new place; Bob sees it all. Then a VR controller carries
+// it: there is no WebXR device here, so the test plays the part of A-Frame's tracked controls (controllerconnected,
+// a pose on the hand entity, triggerdown/triggerup); the laser (A-Frame's raycaster and laser-controls) and our
+// toncon-grab are the real ones, and Bob, who may not move media, cannot carry it. Last, Ada plays a 90 s video
+// (encoded in her page with WebCodecs) and Cleo, who opens the room later, lands near Ada's time and plays along.
+// The steps share one room and run in order; each is its own test so a failure says which broke.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -196,7 +198,7 @@ const HAND_SCRIPT = () => {
     hits(side) {
       return (hand(side).components.raycaster?.intersectedEls || []).map((e) => e.components.networked?.data?.networkId).filter(Boolean);
     },
-    /** Where a world point is as seen from the hand (its own coordinates). */
+    /** Where an object's origin is as seen from the hand (in the hand's own coordinates). */
     inHand(side, id) {
       const p = new THREE.Vector3();
       window.NAF.entities.getEntity(id).object3D.getWorldPosition(p);
