@@ -51,6 +51,8 @@ type Config struct {
 type API struct {
 	cfg Config
 	mux *http.ServeMux
+
+	swaps swapLocks // one row's file swaps run one at a time: see swapModel
 }
 
 // New makes the API handler.

@@ -270,3 +270,45 @@ func TestAvatarFileSwapsRace(t *testing.T) {
 		}
 	}
 }
+
+// A PATCH that sends the file the avatar has, racing one that gives it another: whichever lands last, the file the
+// row shows is kept under the avatar's ref. (Keep and Release of one file and ref are not counted, so without the
+// per-row lock the second swap's release of the old file could undo the first's keep of it.)
+func TestAvatarFileSwapRacesAResend(t *testing.T) {
+	l := newLibrary(t)
+	l.signIn(t, "admin@example.org")
+	_, adaTok := l.signIn(t, "ada@example.org")
+	ctx := context.Background()
+	for round := range 12 {
+		sid, same := l.avatarWith(t, adaTok, headGLB(fmt.Sprint("resent", round)))
+		other := l.upload(t, headGLB(fmt.Sprint("other", round)), "o.glb")
+		done := make(chan error, 2)
+		for _, f := range []store.File{same, other} {
+			go func() {
+				status, m, err := l.try("PATCH", "/api/v1/avatars/"+sid, adaTok, swapBody(f, f.AccessToken))
+				if err == nil && status != 200 {
+					err = fmt.Errorf("%d %v", status, m)
+				}
+				done <- err
+			}()
+		}
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		av, err := l.store.GetAvatar(ctx, store.AvatarSID(sid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []store.File{same, other} {
+			want := []string(nil)
+			if f.ID == av.FileID {
+				want = []string{"avatar:" + sid}
+			}
+			if refs := l.refs(t, f.ID); !slices.Equal(refs, want) {
+				t.Errorf("round %d: %s has refs %v, want %v (the avatar shows %s)", round, f.ID, refs, want, av.FileID)
+			}
+		}
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net/http"
+	"sync"
 
 	"toncon/internal/gltf"
 	"toncon/internal/store"
@@ -65,15 +67,26 @@ func (a *API) checkModel(ctx context.Context, id store.FileID, token string) (gl
 // keepModel checks an upload for a row (checkModel, then want, when not nil, on what the glb holds) and keeps it
 // under ref. Errors are *fileProblem for what the sender must fix, including an upload that expired meanwhile.
 func (a *API) keepModel(ctx context.Context, id store.FileID, token, ref string, want func(gltf.Info) error) error {
+	if err := a.checkModelFor(ctx, id, token, want); err != nil {
+		return err
+	}
+	return a.keepFile(ctx, id, token, ref)
+}
+
+// checkModelFor is checkModel, then want (when not nil) on what the glb holds.
+func (a *API) checkModelFor(ctx context.Context, id store.FileID, token string, want func(gltf.Info) error) error {
 	info, err := a.checkModel(ctx, id, token)
 	if err != nil {
 		return err
 	}
 	if want != nil {
-		if err := want(info); err != nil {
-			return err
-		}
+		return want(info)
 	}
+	return nil
+}
+
+// keepFile keeps a checked upload under ref; an upload that expired meanwhile is a *fileProblem.
+func (a *API) keepFile(ctx context.Context, id store.FileID, token, ref string) error {
 	if err := a.cfg.Files.Keep(ctx, id, token, ref); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return refuseFile("upload %s expired meanwhile: upload the file again", id)
@@ -96,9 +109,21 @@ type modelSwap struct {
 // the ref before update runs, and the file the row had before (update returns it) is released after, so it expires
 // as docs/content.md says; when the check or update fails, the new file is let go again, so a refused change
 // leaves the row and every file's refs as they were. Errors are *fileProblem for the upload, or update's own.
+//
+// A file's refs are a set, not counted, so two swaps of one row must not interleave: one that sends the file the
+// row has would keep it (nothing to add), and the other's release of that same file after its update would take
+// the ref the row then needs. The keep, the update and the release therefore run under the row's lock; the
+// check, which reads the whole glb, runs before it.
 func (a *API) swapModel(ctx context.Context, s modelSwap, update func() (before store.FileID, err error)) error {
 	if s.New != "" {
-		if err := a.keepModel(ctx, s.New, s.Token, s.Ref, s.Want); err != nil {
+		if err := a.checkModelFor(ctx, s.New, s.Token, s.Want); err != nil {
+			return err
+		}
+	}
+	unlock := a.swaps.lock(s.Ref)
+	defer unlock()
+	if s.New != "" {
+		if err := a.keepFile(ctx, s.New, s.Token, s.Ref); err != nil {
 			return err
 		}
 	}
@@ -113,6 +138,18 @@ func (a *API) swapModel(ctx context.Context, s modelSwap, update func() (before 
 		a.releaseFile(ctx, before, s.Ref)
 	}
 	return nil
+}
+
+// swapLocks serialises swapModel per row ref. A fixed set of mutexes, picked by the ref's hash, keeps memory
+// bounded; two rows that share one only wait for each other's keep, update and release (milliseconds).
+type swapLocks [64]sync.Mutex
+
+func (l *swapLocks) lock(ref string) (unlock func()) {
+	h := fnv.New32a()
+	h.Write([]byte(ref))
+	m := &l[h.Sum32()%uint32(len(l))]
+	m.Lock()
+	return m.Unlock
 }
 
 // swapError answers a swapModel failure: 422 invalid_file for the upload, 404 notFound when the row is gone.
