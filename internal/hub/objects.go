@@ -94,6 +94,10 @@ func (c *channel) handlePin(m *phx.Message) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	ref := store.PinRef(c.sid, p.ID)
+	// A file's refs are a set: a pin resending the object's file keeps nothing new, so another pin's release of
+	// that file after replacing it, run in between, would leave the object's file unkept. Pins run one at a time.
+	c.room.pinning.Lock()
+	defer c.room.pinning.Unlock()
 	if p.FileID != "" {
 		if !c.keepFile(ctx, m, p.FileID, p.FileAccessToken, ref) {
 			return
@@ -167,6 +171,8 @@ func (c *channel) handleUnpin(m *phx.Message) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	c.room.pinning.Lock() // see handlePin
+	defer c.room.pinning.Unlock()
 	o, err := c.svc.cfg.Store.UnpinObject(ctx, c.sid, p.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		c.ch.Reply(m, false, map[string]string{"reason": "not_found", "message": "that object is not pinned in this room"})

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -348,5 +349,55 @@ func TestUpdateScene(t *testing.T) {
 	scene := resp["hubs"].([]any)[0].(map[string]any)["scene"].(map[string]any)
 	if scene["name"] != "Atrium" || scene["model_url"] != SceneModelURL(public, sc) || scene["url"] != "https://localhost:4000/scenes/"+string(sc.SID) {
 		t.Fatalf("join reply scene %v", scene)
+	}
+}
+
+// Two pins of one object racing, one resending the file it shows and one giving it another: whichever lands
+// last, the object's file is kept under its ref and the other is not (a file's refs are a set, so without pins
+// running one at a time the second's release of the old file could undo the first's keep of it).
+func TestPinRacesAResend(t *testing.T) {
+	e, files := filesEnv(t)
+	h, a, b := pinnerRoom(t, e)
+	_, bobTok := e.account(t, "bob@example.org")
+	if status, resp := b.request("sign_in", map[string]any{"token": bobTok}); status != "ok" {
+		t.Fatalf("bob sign_in: %v", resp)
+	}
+	a.push("naf", avatarFirstSync("obj1", "#toncon-media"))
+	pin := func(f store.File) map[string]any {
+		return map[string]any{"id": "obj1", "gltf_node": gltfNode("obj1", 1, "/files/"+string(f.ID)+".png"),
+			"file_id": f.ID, "file_access_token": f.AccessToken}
+	}
+	png := func(i int) []byte { return append(samplePNG(t), byte(i)) }
+	cur := upload(t, files, png(0), "first.png")
+	if status, resp := a.request("pin", pin(cur)); status != "ok" {
+		t.Fatalf("pin: %v", resp)
+	}
+	ref := "pin:" + string(h.SID) + ":obj1"
+	for round := 1; round <= 30; round++ {
+		other := upload(t, files, png(round), "other.png")
+		done := make(chan string, 2)
+		go func() { status, _ := a.request("pin", pin(cur)); done <- status }()
+		go func() { status, _ := b.request("pin", pin(other)); done <- status }()
+		for range 2 {
+			if status := <-done; status != "ok" {
+				t.Fatalf("round %d: a racing pin answered %s", round, status)
+			}
+		}
+		objs, err := e.store.RoomObjects(t.Context(), h.SID)
+		if err != nil || len(objs) != 1 {
+			t.Fatalf("round %d: %+v %v", round, objs, err)
+		}
+		for _, f := range []store.File{cur, other} {
+			want := []string(nil)
+			if f.ID == objs[0].FileID {
+				want = []string{ref}
+			}
+			if refs := refsOf(t, e.store, f.ID); !slices.Equal(refs, want) {
+				t.Errorf("round %d: %s has refs %v, want %v (the object shows %s)", round, f.ID, refs, want, objs[0].FileID)
+			}
+		}
+		if objs[0].FileID == other.ID {
+			cur = other
+		}
 	}
 }

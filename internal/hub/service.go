@@ -259,7 +259,8 @@ type room struct {
 
 	blocks atomic.Int32 // len(blockPairs), read without the lock so rooms without blocks skip the filter
 
-	pinsOnce sync.Once // loads the pinned objects into entities (loadPins)
+	pinsOnce sync.Once  // loads the pinned objects into entities (loadPins)
+	pinning  sync.Mutex // one pin or unpin at a time, from keeping its file to releasing the old one (handlePin)
 
 	flusherOnce sync.Once   // starts the interest flusher (interest.go) the first time an update is held back
 	gone        atomic.Bool // set when the service forgets the room
