@@ -479,8 +479,8 @@ describe("media objects by touch, VR controller, and a late joiner's video", { t
     // clock of Ada's to correct for that): on a loaded machine, up to a second or two.
     assert.ok(Math.abs(first.to - ada0) < 2.5, `Cleo's copy first seeked to ${first.to} s, Ada's was at ${ada0} s`);
 
-    // Both play on, and Cleo's copy keeps within the drift a playing copy is allowed (a second), give or take the
-    // tenth of a second between Ada's notes.
+    // Both play on, and Cleo's copy keeps within the drift a playing copy is allowed (a second), give or take how
+    // late a busy page reads the owner's time and the tenth of a second between Ada's notes.
     const deadline = Date.now() + 2 * WAIT_MS;
     let now;
     for (;;) {
@@ -490,7 +490,7 @@ describe("media objects by touch, VR controller, and a late joiner's video", { t
       }, video.id);
       times = await ada.page.evaluate(() => window.videoTimes);
       now.ada = adaAt(times, now.at);
-      if (!now.paused && now.time > first.to + 1 && Math.abs(now.time - now.ada) < DRIFT_PLAYING + 0.15) break;
+      if (!now.paused && now.time > first.to + 1 && Math.abs(now.time - now.ada) < DRIFT_PLAYING + 0.5) break;
       if (Date.now() > deadline) assert.fail(`Cleo's copy did not play on in step with Ada's: ${JSON.stringify(now)}`);
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
