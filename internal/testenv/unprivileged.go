@@ -1,4 +1,5 @@
-// Package testenv holds helpers that let tests run the same way whoever runs them.
+//go:build unix
+
 package testenv
 
 import (

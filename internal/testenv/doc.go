@@ -1,0 +1,2 @@
+// Package testenv holds helpers that let tests run the same way whoever runs them.
+package testenv
