@@ -94,10 +94,17 @@ export function mountAvatarChooser({ profile, onChange = () => {}, signedIn: isS
     if (follow.changed) onChange(profileFields(current)); // the worn avatar has a new file: others load that one
   }
 
-  /** After a change in "Your avatars": the list again; a deleted avatar that was worn gives way to a look. */
-  async function changed({ change, id }) {
-    if (change === "deleted" && current?.id === id) {
+  /**
+   * After a change in "Your avatars": the list again. A worn avatar that was deleted gives way to a look, and one
+   * given a new file is worn with it at once: the old file is released, so others could no longer load it, even
+   * when the list cannot be fetched again.
+   */
+  async function changed({ change, id, avatar }) {
+    if (current?.id === id && change === "deleted") {
       current = choices.find((c) => c.kind === "look") || choices[0];
+      onChange(profileFields(current));
+    } else if (current?.id === id && change === "replaced" && typeof avatar?.gltf_url === "string" && avatar.gltf_url !== current.url) {
+      current = { ...current, url: avatar.gltf_url };
       onChange(profileFields(current));
     }
     await refresh();
