@@ -291,6 +291,8 @@ describe("avatars: upload, choose, and others see it", { timeout: 300000 }, () =
     await ada.page.press(`${row} .rename-input`, "Enter");
     const said = await until(ada, "the rename", () => /^Renamed/.test(document.querySelector("#my-avatars-status").textContent) && document.querySelector("#my-avatars-status").textContent);
     assert.equal(said, "Renamed to “Ada's small robot”.");
+    // The list is drawn again with the new name; the keyboard's place is the row's Rename button, not the page's top.
+    assert.equal(await ada.page.evaluate((sel) => document.activeElement === document.querySelector(`${sel} button.rename`), row), true, "focus is back on Rename");
     const label = await ada.page.evaluate((id) => document.querySelector(`#avatar-looks input[value="${CSS.escape(id)}"]`).closest("label").textContent, avatarId);
     assert.equal(label, "3DAda's small robotyours", "the chooser shows the new name");
     assert.equal(await ada.page.locator(`${row} .name`).textContent(), "Ada's small robot");
@@ -368,8 +370,20 @@ describe("avatars: upload, choose, and others see it", { timeout: 300000 }, () =
     assert.equal(await ada.page.locator(`${row} .delete-confirm`).isVisible(), false);
     assert.equal((await fetch(`${server.url}/api/v1/avatars/${worn.avatarId}`)).status, 200, "not deleted yet");
 
+    // By keyboard: Delete opens the confirm with focus on "Keep it", Escape closes it back to Delete; Enter opens
+    // it again, and Shift+Tab then Enter is the confirm's Delete.
+    const focused = () => ada.page.evaluate(() => document.activeElement?.className || document.activeElement?.tagName);
     await ada.page.click(`${row} button.delete`);
-    await ada.page.click(`${row} .delete-yes`);
+    assert.equal(await focused(), "delete-no");
+    assert.equal(await ada.page.locator(`${row} button.delete`).getAttribute("aria-expanded"), "true");
+    await ada.page.keyboard.press("Escape");
+    assert.equal(await ada.page.locator(`${row} .delete-confirm`).isVisible(), false);
+    assert.equal(await focused(), "delete");
+    await ada.page.keyboard.press("Enter");
+    assert.equal(await ada.page.locator(`${row} .delete-confirm`).isVisible(), true);
+    await ada.page.keyboard.press("Shift+Tab");
+    assert.equal(await focused(), "delete-yes danger");
+    await ada.page.keyboard.press("Enter");
     const said = await untilManaged(ada, "the deletion");
     assert.deepEqual(said, { text: "Deleted “Ada's small robot”.", error: false });
     const after = await ada.page.evaluate((id) => ({

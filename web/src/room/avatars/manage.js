@@ -58,12 +58,17 @@ export function mountMyAvatars({ onChanged = async () => {} } = {}) {
     status.className = `status ${kind}`.trim();
   }
 
-  /** Runs one change at a time with the buttons off; a refusal is said in the server's words. */
-  async function act(what, fn) {
+  /**
+   * Runs one change at a time with the buttons off; a refusal is said in the server's words. Focus, lost when the
+   * button pressed was turned off or the list drawn again, goes back to that row's button of the same kind (or,
+   * the row gone, the list's first button), so a keyboard user is not sent back to the top of the page.
+   */
+  async function act(what, id, fn) {
     const credentials = loadCredentials();
     if (!credentials) return say("Sign in again first: your avatars belong to your account.", "error");
     if (busy) return;
     busy = true;
+    const origin = document.activeElement;
     for (const b of list.querySelectorAll("button")) b.disabled = true;
     try {
       await fn(credentials.token);
@@ -73,41 +78,80 @@ export function mountMyAvatars({ onChanged = async () => {} } = {}) {
       busy = false;
       bar.hidden = true;
       for (const b of list.querySelectorAll("button")) b.disabled = false;
+      refocus(origin, id);
     }
+  }
+
+  function refocus(origin, id) {
+    const active = document.activeElement;
+    if (!element.contains(origin) && origin?.isConnected) return; // the change did not start from a button here
+    if (active && active !== document.body && active !== origin) return; // the person has moved on
+    const row = [...list.children].find((li) => li.dataset.avatarId === id);
+    const kind = origin?.classList?.[0];
+    const candidates = [origin, kind && row?.querySelector(`.${kind}`), row?.querySelector("button.rename"), list.querySelector("button")];
+    const target = candidates.find((e) => e?.isConnected && !e.disabled && e.getClientRects().length > 0);
+    target?.focus();
   }
 
   function item(avatar) {
     const label = el("span", { class: "name" }, avatar.name);
     const nameInput = el("input", { class: "rename-input", maxlength: "64", value: avatar.name, "aria-label": `New name for ${avatar.name}`, autocomplete: "off" });
+    const renameButton = el("button", { type: "button", class: "rename", "aria-label": `Rename ${avatar.name}`, "aria-expanded": "false", onclick: () => open(renameForm) }, "Rename");
+    const deleteButton = el("button", { type: "button", class: "delete", "aria-label": `Delete ${avatar.name}`, "aria-expanded": "false", onclick: () => open(confirm) }, "Delete");
     const renameForm = el("div", { class: "rename-form", hidden: true }, nameInput,
       el("button", { type: "button", class: "rename-save", onclick: () => rename() }, "Save"),
-      el("button", { type: "button", class: "rename-cancel", onclick: () => (renameForm.hidden = true) }, "Cancel"));
+      el("button", { type: "button", class: "rename-cancel", onclick: () => close(renameButton) }, "Cancel"));
     const file = el("input", { type: "file", class: "replace-file", accept: ".glb,model/gltf-binary", hidden: true, "aria-label": `A new .glb file for ${avatar.name}` });
+    const keep = el("button", { type: "button", class: "delete-no", onclick: () => close(deleteButton) }, "Keep it");
     const confirm = el("div", { class: "delete-confirm", hidden: true, role: "alertdialog", "aria-label": `Delete ${avatar.name}?` },
       el("span", {}, `Delete “${avatar.name}”? This cannot be undone.`),
-      el("button", { type: "button", class: "delete-yes danger", onclick: () => remove() }, "Delete"),
-      el("button", { type: "button", class: "delete-no", onclick: () => (confirm.hidden = true) }, "Keep it"));
+      el("button", { type: "button", class: "delete-yes danger", onclick: () => remove() }, "Delete"), keep);
     const li = el("li", { class: "my-avatar", "data-avatar-id": avatar.id },
       el("div", { class: "row" }, label,
-        el("span", { class: "actions" },
-          el("button", { type: "button", class: "rename", "aria-label": `Rename ${avatar.name}`, onclick: () => { confirm.hidden = true; renameForm.hidden = false; nameInput.select(); } }, "Rename"),
+        el("span", { class: "actions" }, renameButton,
           el("button", { type: "button", class: "replace", "aria-label": `Replace the file of ${avatar.name}`, onclick: () => file.click() }, "Replace file"),
-          el("button", { type: "button", class: "delete", "aria-label": `Delete ${avatar.name}`, onclick: () => { renameForm.hidden = true; confirm.hidden = false; } }, "Delete"))),
+          deleteButton)),
       renameForm, file, confirm);
+
+    /** Shows the rename form or the delete confirm (one at a time), focus in it: the name, or "Keep it". */
+    function open(part) {
+      renameForm.hidden = part !== renameForm;
+      confirm.hidden = part !== confirm;
+      renameButton.setAttribute("aria-expanded", String(!renameForm.hidden));
+      deleteButton.setAttribute("aria-expanded", String(!confirm.hidden));
+      if (part === renameForm) {
+        nameInput.value = avatar.name;
+        nameInput.focus();
+        nameInput.select();
+      } else if (part === confirm) keep.focus();
+    }
+    /** Closes both, focus back on the button that opened one. */
+    function close(focus) {
+      open(null);
+      focus.focus();
+    }
     nameInput.addEventListener("keydown", (ev) => {
-      if (ev.key === "Escape") renameForm.hidden = true;
+      if (ev.key === "Escape") {
+        ev.preventDefault();
+        close(renameButton);
+      }
       if (ev.key !== "Enter") return;
       ev.preventDefault(); // not the lobby form's Enter the room
       rename();
     });
+    confirm.addEventListener("keydown", (ev) => {
+      if (ev.key !== "Escape") return;
+      ev.preventDefault();
+      close(deleteButton);
+    });
     file.addEventListener("change", () => replace());
 
-    const rename = () => act("The name was not changed", async (token) => {
+    const rename = () => act("The name was not changed", avatar.id, async (token) => {
       const changed = await changeAvatar(avatar.id, { name: nameInput.value }, token);
       await onChanged({ change: "renamed", id: avatar.id, avatar: changed });
       say(`Renamed to “${changed.name}”.`, "ok");
     });
-    const replace = () => act("The file was not replaced", async (token) => {
+    const replace = () => act("The file was not replaced", avatar.id, async (token) => {
       const f = file.files?.[0];
       file.value = ""; // the same file may be chosen again after a refusal
       if (!f) return;
@@ -117,8 +161,8 @@ export function mountMyAvatars({ onChanged = async () => {} } = {}) {
       await onChanged({ change: "replaced", id: avatar.id, avatar: changed });
       say(`“${changed.name}” has the new file now.`, "ok");
     });
-    const remove = () => act("The avatar was not deleted", async (token) => {
-      confirm.hidden = true;
+    // The confirm stays open (its buttons off) until the server answers: refused, it is there to try again or keep.
+    const remove = () => act("The avatar was not deleted", avatar.id, async (token) => {
       await deleteAvatar(avatar.id, token);
       await onChanged({ change: "deleted", id: avatar.id });
       say(`Deleted “${avatar.name}”.`, "ok");
