@@ -16,7 +16,9 @@ FUZZ_TARGETS := \
 	FuzzNormalizeEmail:internal/store:200000 \
 	FuzzParseCapacity:internal/cost:150000 \
 	FuzzInspect:internal/gltf:300000 \
-	FuzzSniff:internal/uploads:50000
+	FuzzSniff:internal/uploads:50000 \
+	FuzzAppendJSONString:internal/loadtest:15000 \
+	FuzzParseLT:internal/loadtest:10000
 
 .PHONY: all build web test test-go test-fuzz test-interop test-web test-web-build test-e2e deps-chromium bench deps-web check-tools clean
 
