@@ -12,6 +12,7 @@ import { after, before, describe, test } from "node:test";
 
 import { assertNoErrors, enterRoom, launchBrowser, openPerson, screenshot, serverBinary, startServer, until, untilSees } from "./harness.js";
 import { createAdmin, signInOnHome } from "./accounts.js";
+import { glbOfJson } from "./fixtures.js";
 
 serverBinary();
 const SAMPLES = fileURLToPath(new URL("../../samples/", import.meta.url));
@@ -30,16 +31,7 @@ function smallAvatarGlb(tag) {
     scenes: [{ name: "Avatar", nodes: [0] }],
     nodes: [{ name: "AvatarRoot", children: [1] }, { name: "Head", translation: [0, 1.6, 0] }],
   };
-  let text = JSON.stringify(json);
-  while (text.length % 4) text += " ";
-  const body = Buffer.from(text, "utf8");
-  const header = Buffer.alloc(20);
-  header.writeUInt32LE(0x46546c67, 0); // "glTF"
-  header.writeUInt32LE(2, 4);
-  header.writeUInt32LE(20 + body.length, 8);
-  header.writeUInt32LE(body.length, 12);
-  header.writeUInt32LE(0x4e4f534a, 16); // "JSON"
-  return Buffer.concat([header, body]);
+  return glbOfJson(json);
 }
 
 /** Waits for the "Your avatars" status to say something other than "Uploading"/"Checking", and returns it. */

@@ -10,10 +10,10 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { deflateSync } from "node:zlib";
 
 import { DRIFT_PLAYING } from "../../src/room/objects/sync.js";
 import { signInOnHome } from "./accounts.js";
+import { png, uploadBytes } from "./fixtures.js";
 import { assertNoErrors, enterRoom, launchBrowser, openPerson, screenshot, serverBinary, startServer, until, WAIT_MS } from "./harness.js";
 
 serverBinary(); // fail at once, with the build command, when there is no server
@@ -21,47 +21,9 @@ const STEP_MS = 60000;
 const VIDEO_SECONDS = 90; // long enough that Ada's copy does not loop before Cleo's has loaded, however slow
 const VIDEO_FPS = 4;
 
-/** A real PNG of w×h pixels in one colour, made here so the test needs no file. */
-function png(w, h) {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (buf) => {
-    let c = 0xffffffff;
-    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type, data) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
-    const sum = Buffer.alloc(4);
-    sum.writeUInt32BE(crc(body));
-    return Buffer.concat([len, body, sum]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  const row = Buffer.alloc(1 + 3 * w);
-  for (let x = 0; x < w; x++) row.set([200, 120, 40], 1 + 3 * x);
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk("IHDR", ihdr),
-    chunk("IDAT", deflateSync(Buffer.concat(Array(h).fill(row)))),
-    chunk("IEND", Buffer.alloc(0)),
-  ]);
-}
-
 /** Uploads bytes as a browser would; returns the path (with access token) a room object shows. */
 async function uploadPath(server, name, bytes) {
-  const form = new FormData();
-  form.append("media", new Blob([bytes]), name);
-  const res = await fetch(`${server.url}/api/v1/media`, { method: "POST", body: form });
-  const body = await res.json();
-  assert.equal(res.status, 201, JSON.stringify(body));
+  const body = await uploadBytes(server, name, bytes);
   return `${new URL(body.origin).pathname}?token=${body.meta.access_token}`;
 }
 
@@ -160,6 +122,17 @@ const objects = (person) => person.page.evaluate(() => window.toncon.objects.lis
 const objectOf = async (person, id) => (await objects(person)).find((o) => o.id === id);
 const near = (a, b, eps) => ["x", "y", "z"].every((k) => Math.abs(a[k] - b[k]) < eps);
 const fmt = (v) => `(${v.x.toFixed(3)}, ${v.y.toFixed(3)}, ${v.z.toFixed(3)})`;
+
+/**
+ * Waits until person's page has drawn n more frames: each runs every component's tick (the laser's raycast,
+ * toncon-grab), so what did not happen by then is not waiting on a slow page.
+ */
+function afterFrames(person, n = 5) {
+  return person.page.evaluate((n) => new Promise((resolve) => {
+    const step = () => (--n <= 0 ? resolve(true) : requestAnimationFrame(step));
+    requestAnimationFrame(step);
+  }), n);
+}
 
 /** Waits until person sees object id with a transform part (position, scale) near `want`. */
 function untilSeesTransform(person, id, part, want, eps = 0.01) {
@@ -360,7 +333,7 @@ describe("media objects by touch, VR controller, and a late joiner's video", { t
     // Before a controller connects the laser looks for nothing (it costs a raycast per frame).
     const hand0 = { x: target.x + 0.3, y: target.y - 0.4, z: target.z + 1.2 };
     await ada.page.evaluate(([from, to]) => window.vrHand.aim("right", from, to), [hand0, target]);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await afterFrames(ada);
     assert.deepEqual(await ada.page.evaluate(() => window.vrHand.hits("right")), [], "no laser without a controller");
 
     await ada.page.evaluate(() => window.vrHand.connect("right"));
@@ -384,7 +357,7 @@ describe("media objects by touch, VR controller, and a late joiner's video", { t
     // Trigger up: the hand moves on without it.
     await ada.page.evaluate(() => window.vrHand.hand("right").emit("triggerup", { id: 0 }));
     await ada.page.evaluate(([from, to]) => window.vrHand.aim("right", from, to), [hand0, target]);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await afterFrames(ada);
     const dropped = await ada.page.evaluate((id) => window.vrHand.worldPosition(id), picture.id);
     assert.ok(near(dropped, carried, 1e-6), `let go, it stays where it was put: ${fmt(dropped)} vs ${fmt(carried)}`);
     const put = await objectOf(ada, picture.id);
@@ -404,7 +377,7 @@ describe("media objects by touch, VR controller, and a late joiner's video", { t
     await until(bob, "Bob's left laser to hit the picture", (id) => window.vrHand.hits("left").includes(id), picture.id);
     await bob.page.evaluate(() => window.vrHand.hand("left").emit("triggerdown", { id: 0 }));
     await bob.page.evaluate(([from, to]) => window.vrHand.aim("left", from, to), [{ x: from.x + 1, y: from.y, z: from.z }, { x: target.x + 1, y: target.y, z: target.z }]);
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await afterFrames(bob);
     await bob.page.evaluate(() => window.vrHand.hand("left").emit("triggerup", { id: 0 }));
     const after = await objectOf(bob, picture.id);
     assert.ok(near(after.position, picture.position, 0.01), `it did not move: ${fmt(after.position)}`);

@@ -10,51 +10,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { readFileSync } from "node:fs";
-import { deflateSync } from "node:zlib";
 
 import { createAdmin, followLink, linkFromLog, signInOnHome } from "./accounts.js";
+import { glbOfJson, png, uploadBytes } from "./fixtures.js";
 import { assertNoErrors, enterRoom, launchBrowser, openPerson, screenshot, serverBinary, startServer, until, WAIT_MS } from "./harness.js";
 
 serverBinary(); // fail at once, with the build command, when there is no server
 const STEP_MS = 90000;
-
-/** A real PNG of w×h pixels (a two-colour gradient), made here so the test needs no file. */
-function png(w, h) {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (buf) => {
-    let c = 0xffffffff;
-    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type, data) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
-    const sum = Buffer.alloc(4);
-    sum.writeUInt32BE(crc(body));
-    return Buffer.concat([len, body, sum]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  const rows = [];
-  for (let y = 0; y < h; y++) {
-    const row = Buffer.alloc(1 + 3 * w);
-    for (let x = 0; x < w; x++) row.set([Math.round((255 * x) / w), 80, Math.round((255 * y) / h)], 1 + 3 * x);
-    rows.push(row);
-  }
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk("IHDR", ihdr),
-    chunk("IDAT", deflateSync(Buffer.concat(rows))),
-    chunk("IEND", Buffer.alloc(0)),
-  ]);
-}
 
 /** Drops a file on the room's canvas as a browser does: dragenter, dragover and drop with a DataTransfer. */
 async function dropFile(person, name, type, bytes) {
@@ -91,16 +53,6 @@ function pdf() {
   return Buffer.from(out, "latin1");
 }
 
-/** Uploads bytes as a person's browser would, from the test: the server's {file_id, origin, meta}. */
-async function upload(server, name, bytes, token = "") {
-  const form = new FormData();
-  form.append("media", new Blob([bytes]), name);
-  const res = await fetch(`${server.url}/api/v1/media`, { method: "POST", body: form, headers: token ? { authorization: `bearer ${token}` } : {} });
-  const body = await res.json();
-  assert.equal(res.status, 201, JSON.stringify(body));
-  return body;
-}
-
 /**
  * A scene as Spoke writes one (a .glb of JSON only: no meshes are needed): a spawn point facing -Z, a waypoint
  * "Stage", a link to it in view to the right, a picture further off, and a media frame for pictures right where a
@@ -122,16 +74,7 @@ function sceneGlb(imageSrc) {
       { name: "Frame", translation: [0, 1.5, -2], extensions: c({ "media-frame": { bounds: { x: 1.6, y: 1.2, z: 1 }, mediaType: "image" } }) },
     ],
   };
-  let text = JSON.stringify(json);
-  while (text.length % 4) text += " ";
-  const body = Buffer.from(text, "utf8");
-  const header = Buffer.alloc(20);
-  header.writeUInt32LE(0x46546c67, 0); // "glTF"
-  header.writeUInt32LE(2, 4);
-  header.writeUInt32LE(20 + body.length, 8);
-  header.writeUInt32LE(body.length, 12);
-  header.writeUInt32LE(0x4e4f534a, 16); // "JSON"
-  return Buffer.concat([header, body]);
+  return glbOfJson(json);
 }
 
 /** A WAV sound: `seconds` of a 440 Hz tone, 8 kHz mono 16-bit. */
@@ -391,7 +334,7 @@ describe("media objects: drop, see, move, pin, come back later", { timeout: 4200
   });
 
   test("a link to a PDF on this server shows it; Ada turns the page and Bob's panel turns with it", { timeout: STEP_MS }, async () => {
-    const up = await upload(server, "plans.pdf", pdf());
+    const up = await uploadBytes(server, "plans.pdf", pdf());
     assert.equal(up.meta.expected_content_type, "application/pdf");
     const link = `${new URL(up.origin).pathname}?token=${up.meta.access_token}`;
     await ada.page.click("#objects-add");
@@ -562,9 +505,9 @@ describe("a scene's media: a picture, a link to a waypoint, a media frame", { ti
 
   test("the scene's picture shows, its link takes Eve to the waypoint, and a picture put in its frame fits it", { timeout: STEP_MS * 2 }, async () => {
     const { token } = await signInOnHome(server, eve, "eve@example.org");
-    const picture = await upload(server, "poster.png", png(40, 40), token);
+    const picture = await uploadBytes(server, "poster.png", png(40, 40), token);
     const imageSrc = `${new URL(picture.origin).pathname}?token=${picture.meta.access_token}`;
-    const file = await upload(server, "gallery.glb", sceneGlb(imageSrc), token);
+    const file = await uploadBytes(server, "gallery.glb", sceneGlb(imageSrc), token);
     assert.equal(file.meta.expected_content_type, "model/gltf-binary");
     const auth = { "content-type": "application/json", authorization: `bearer ${token}` };
     const made = await fetch(`${server.url}/api/v1/scenes`, {
