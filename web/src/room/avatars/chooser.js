@@ -32,7 +32,7 @@ export function mountAvatarChooser({ profile, onChange = () => {}, signedIn: isS
   const name = el("input", { id: "avatar-upload-name", name: "avatarName", maxlength: "64", placeholder: "Name of the avatar", autocomplete: "off" });
   const file = el("input", { id: "avatar-upload-file", name: "avatarFile", type: "file", accept: ".glb,model/gltf-binary" });
   const send = el("button", { id: "avatar-upload-send", type: "button", onclick: () => upload() }, "Upload");
-  const bar = el("progress", { id: "avatar-upload-progress", max: "1", value: "0", hidden: true });
+  const bar = el("progress", { id: "avatar-upload-progress", max: "1", value: "0", hidden: true, "aria-label": "Upload of the avatar" });
   const status = el("p", { id: "avatar-upload-status", class: "status", role: "status", "aria-live": "polite" });
   // Not a <form>: the chooser sits inside the lobby's form, and forms do not nest.
   const form = el("div", { id: "avatar-upload-form", class: "upload-form" },

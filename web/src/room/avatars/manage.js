@@ -48,7 +48,7 @@ async function send(method, sid, body, token, fallback) {
  */
 export function mountMyAvatars({ onChanged = async () => {} } = {}) {
   const list = el("ul", { id: "my-avatars-list" });
-  const bar = el("progress", { id: "my-avatars-progress", max: "1", value: "0", hidden: true });
+  const bar = el("progress", { id: "my-avatars-progress", max: "1", value: "0", hidden: true, "aria-label": "Upload of the new file" });
   const status = el("p", { id: "my-avatars-status", class: "status", role: "status", "aria-live": "polite" });
   const element = el("details", { id: "my-avatars", hidden: true }, el("summary", {}, "Your avatars"), list, bar, status);
   let busy = false;
