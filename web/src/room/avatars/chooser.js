@@ -3,7 +3,8 @@
 // progress bar, then POST /api/v1/avatars) and your own avatars to rename, give a new file or delete (manage.js).
 // The server's refusal (a file without Head or AvatarRoot, say) is shown as it says it. The choice is what
 // onChange receives and what the page puts in the presence profile: it follows a worn avatar's new file, and falls
-// back to a built-in look when the worn avatar is deleted.
+// back to a built-in look when the worn avatar is deleted here (one no longer listed for another reason, deleted
+// in another tab or signed out, stays worn by its URL).
 
 import "./avatars.css";
 import { loadCredentials } from "../../shared/account.js";
