@@ -66,7 +66,7 @@ export function refusalText(status, body) {
   if (status === 415) return "This kind of file cannot be shown in a room.";
   if (status === 422) return "The file is damaged or not what it claims to be.";
   if (status === 0) return "The upload did not reach the server. Check the connection and try again.";
-  return `The server refused the upload (HTTP ${status}).`;
+  return `The server refused the upload (HTTP ${status}${STATUS_WORDS[status] ?? ""}).`;
 }
 
 /** The signed-in account's uploads, newest first: [{file_id, origin, name, content_type, content_length, created_at, kept}]. */
@@ -78,22 +78,48 @@ export async function myUploads(token) {
 }
 
 /** POSTs JSON body to path with the account token; resolves with the JSON reply, rejects with the server's message. */
-export async function postWithToken(path, body, token) {
-  const res = await fetch(path, {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json", ...(token ? { authorization: `bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
+export function postWithToken(path, body, token) {
+  return sendJSON("POST", path, body, token, "The server refused");
+}
+
+/**
+ * Sends body (or nothing when null) as JSON with the account token and resolves to the answer's JSON. Rejects with
+ * apiError's Error when the server refuses, and with a plain one when it cannot be reached.
+ */
+export async function sendJSON(method, path, body, token, fallback) {
+  let res;
+  try {
+    res = await fetch(path, {
+      method,
+      headers: {
+        accept: "application/json",
+        ...(body ? { "content-type": "application/json" } : {}),
+        ...(token ? { authorization: `bearer ${token}` } : {}),
+      },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  } catch {
+    throw new Error("The server could not be reached. Check the connection and try again.");
+  }
   const json = parseJSON(await res.text());
-  if (!res.ok) throw apiError(res.status, json, "The server refused");
+  if (!res.ok) throw apiError(res.status, json, fallback);
   return json;
 }
 
 /** An Error for a refused API call: the server's message when it gave one. */
 export function apiError(status, body, fallback) {
-  const message = typeof body?.message === "string" && body.message ? body.message : `${fallback} (HTTP ${status || "error"}).`;
+  const message = typeof body?.message === "string" && body.message ? body.message : `${fallback} (HTTP ${status || "error"}${STATUS_WORDS[status] ?? ""}).`;
   return Object.assign(new Error(message), { status, code: typeof body?.error === "string" ? body.error : "" });
 }
+
+// What a refusal without the server's own words (from a proxy in front, say) most likely means.
+const STATUS_WORDS = {
+  413: ": the file is too large",
+  429: ": too many requests, wait a little and try again",
+  502: ": the server is not answering",
+  503: ": the server is busy or restarting, try again soon",
+  507: ": the server is out of storage space",
+};
 
 function parseJSON(text) {
   try {

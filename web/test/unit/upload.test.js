@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { refusalText, uploadMedia } from "../../src/shared/upload.js";
+import { refusalText, sendJSON, uploadMedia } from "../../src/shared/upload.js";
 
 // A stand-in for the browser's XMLHttpRequest that answers every send with status and body.
 function answering(status, body) {
@@ -50,6 +50,46 @@ for (const [status, code, message] of refusals) {
 }
 
 test("a 429 or 507 without a JSON body (a proxy's page) still says it was refused, with the status", () => {
-  assert.match(refusalText(429, null), /HTTP 429/);
-  assert.match(refusalText(507, null), /HTTP 507/);
+  assert.match(refusalText(429, null), /HTTP 429: too many requests, wait/);
+  assert.match(refusalText(507, null), /HTTP 507: the server is out of storage space/);
+  assert.match(refusalText(418, null), /HTTP 418\)/);
+});
+
+test("sendJSON: the method, token and body go out; refusals reject with the server's words or the status's", async (t) => {
+  const seen = [];
+  const answers = [
+    [200, JSON.stringify({ avatars: [{ avatar_id: "abc1234" }] })],
+    [403, JSON.stringify({ error: "forbidden", message: "only its owner or an admin may change this avatar" })],
+    [429, "<html>slow down</html>"],
+  ];
+  t.mock.method(globalThis, "fetch", async (path, init) => {
+    seen.push({ path, ...init });
+    const [status, text] = answers.shift();
+    return new Response(text, { status });
+  });
+  const ok = await sendJSON("PATCH", "/api/v1/avatars/abc1234", { avatar: { name: "Ada" } }, "tok", "The avatar could not be changed");
+  assert.equal(ok.avatars[0].avatar_id, "abc1234");
+  assert.equal(seen[0].method, "PATCH");
+  assert.equal(seen[0].headers.authorization, "bearer tok");
+  assert.equal(seen[0].headers["content-type"], "application/json");
+  assert.equal(seen[0].body, JSON.stringify({ avatar: { name: "Ada" } }));
+
+  const refused = await sendJSON("DELETE", "/api/v1/avatars/abc1234", null, "tok", "The avatar could not be deleted").catch((e) => e);
+  assert.equal(seen[1].body, undefined);
+  assert.equal(seen[1].headers["content-type"], undefined);
+  assert.equal(refused.message, "only its owner or an admin may change this avatar");
+  assert.equal(refused.status, 403);
+  assert.equal(refused.code, "forbidden");
+
+  const busy = await sendJSON("POST", "/api/v1/scenes", {}, "", "The server refused").catch((e) => e);
+  assert.equal(seen[2].headers.authorization, undefined);
+  assert.equal(busy.message, "The server refused (HTTP 429: too many requests, wait a little and try again).");
+});
+
+test("sendJSON: a server that cannot be reached says so", async (t) => {
+  t.mock.method(globalThis, "fetch", async () => {
+    throw new TypeError("fetch failed");
+  });
+  const err = await sendJSON("GET", "/api/v1/avatars", null, "", "x").catch((e) => e);
+  assert.match(err.message, /could not be reached/);
 });

@@ -4,7 +4,7 @@
 // the list again and keeps the person's choice sensible (onChanged).
 
 import { loadCredentials } from "../../shared/account.js";
-import { apiError, uploadWithProgress } from "../../shared/upload.js";
+import { sendJSON, uploadWithProgress } from "../../shared/upload.js";
 import { el } from "../dom.js";
 
 /** PATCH /api/v1/avatars/<sid> with fields ({name} or {file_id, file_access_token}); resolves with the AVATAR. */
@@ -20,25 +20,8 @@ export async function deleteAvatar(sid, token) {
   await send("DELETE", sid, null, token, "The avatar could not be deleted");
 }
 
-async function send(method, sid, body, token, fallback) {
-  let res;
-  try {
-    res = await fetch(`/api/v1/avatars/${encodeURIComponent(sid)}`, {
-      method,
-      headers: { accept: "application/json", authorization: `bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-  } catch {
-    throw new Error("The server could not be reached. Check the connection and try again.");
-  }
-  let json = null;
-  try {
-    json = JSON.parse(await res.text());
-  } catch {
-    // not JSON: the fallback sentence says what failed
-  }
-  if (!res.ok) throw apiError(res.status, json, fallback);
-  return json;
+function send(method, sid, body, token, fallback) {
+  return sendJSON(method, `/api/v1/avatars/${encodeURIComponent(sid)}`, body, token, fallback);
 }
 
 /**
