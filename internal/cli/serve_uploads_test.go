@@ -22,19 +22,8 @@ func TestServeUploadLimitFlags(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-done })
 	base := waitServing(t, errb)
 	post := func(name string, data []byte) (int, string) {
-		var body bytes.Buffer
-		mw := multipart.NewWriter(&body)
-		fw, _ := mw.CreateFormFile("media", name)
-		fw.Write(data)
-		mw.Close()
-		resp, err := http.Post(base+"/api/v1/media", mw.FormDataContentType(), &body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out struct{ Message string }
-		json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out.Message
+		code, msg, _ := postMedia(t, base, name, data)
+		return code, msg
 	}
 	pdf := append([]byte("%PDF-1.4\n"), make([]byte, 3<<19)...) // 1.5 MB
 	if code, msg := post("a.pdf", pdf); code != 413 || !strings.Contains(msg, "at most 1 MB") {
@@ -98,10 +87,16 @@ func serveForTest(t *testing.T, vars map[string]string, args ...string) (string,
 // postPNG uploads a small PNG (unique per call) and returns the status, the error message and Retry-After.
 func postPNG(t *testing.T, base string) (int, string, string) {
 	t.Helper()
+	return postMedia(t, base, "a.png", append([]byte("\x89PNG\r\n\x1a\n"), []byte(t.Name()+time.Now().String())...))
+}
+
+// postMedia uploads data as the file name and returns the status, the error message and Retry-After.
+func postMedia(t *testing.T, base, name string, data []byte) (int, string, string) {
+	t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
-	fw, _ := mw.CreateFormFile("media", "a.png")
-	fw.Write(append([]byte("\x89PNG\r\n\x1a\n"), []byte(t.Name()+time.Now().String())...))
+	fw, _ := mw.CreateFormFile("media", name)
+	fw.Write(data)
 	mw.Close()
 	resp, err := http.Post(base+"/api/v1/media", mw.FormDataContentType(), &body)
 	if err != nil {
