@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -309,6 +310,43 @@ func TestAvatarFileSwapRacesAResend(t *testing.T) {
 			if refs := l.refs(t, f.ID); !slices.Equal(refs, want) {
 				t.Errorf("round %d: %s has refs %v, want %v (the avatar shows %s)", round, f.ID, refs, want, av.FileID)
 			}
+		}
+	}
+}
+
+// TestAvatarFileSwapRacesADelete: a PATCH that re-sends the avatar's own file while the avatar is being deleted
+// must not leave the file kept by an avatar that no longer exists (it would never expire).
+func TestAvatarFileSwapRacesADelete(t *testing.T) {
+	l := newLibrary(t)
+	_, adaTok := l.signIn(t, "ada@example.org")
+	ctx := context.Background()
+	for round := range 16 {
+		sid, same := l.avatarWith(t, adaTok, headGLB(fmt.Sprint("deleted", round)))
+		done := make(chan error, 2)
+		go func() {
+			status, m, err := l.try("PATCH", "/api/v1/avatars/"+sid, adaTok, swapBody(same, same.AccessToken))
+			if err == nil && status != 200 && status != 404 {
+				err = fmt.Errorf("PATCH: %d %v", status, m)
+			}
+			done <- err
+		}()
+		go func() {
+			status, m, err := l.try("DELETE", "/api/v1/avatars/"+sid, adaTok, nil)
+			if err == nil && status != 200 {
+				err = fmt.Errorf("DELETE: %d %v", status, m)
+			}
+			done <- err
+		}()
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		if _, err := l.store.GetAvatar(ctx, store.AvatarSID(sid)); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("round %d: the avatar is still there: %v", round, err)
+		}
+		if refs := l.refs(t, same.ID); len(refs) != 0 {
+			t.Errorf("round %d: the deleted avatar's file is still kept by %v", round, refs)
 		}
 	}
 }

@@ -129,7 +129,9 @@ func (a *API) swapModel(ctx context.Context, s modelSwap, update func() (before 
 	}
 	before, err := update()
 	if err != nil {
-		if s.New != "" && s.New != s.Current {
+		// The row still shows Current, so a re-sent Current keeps its ref, unless the row is gone (deleted
+		// meanwhile): then nothing needs the ref the keep may have put back.
+		if s.New != "" && (s.New != s.Current || errors.Is(err, store.ErrNotFound)) {
 			a.releaseFile(ctx, s.New, s.Ref)
 		}
 		return err
