@@ -106,7 +106,7 @@ func (c *channel) handlePin(m *phx.Message) {
 	// A pin without file fields moves an object that is pinned already: the store keeps the file it shows.
 	prev, replaced, err := c.svc.cfg.Store.PinObject(ctx, o)
 	if err != nil {
-		if p.FileID != "" {
+		if p.FileID != "" && !c.pinnedWith(p.ID, p.FileID) {
 			c.svc.releaseFile(p.FileID, ref)
 		}
 		if errors.Is(err, store.ErrInvalid) {
@@ -122,6 +122,24 @@ func (c *channel) handlePin(m *phx.Message) {
 	c.room.setPinned(p.ID, c.sessionID, true)
 	c.broadcastAll("pin", map[string]any{"object_id": p.ID, "gltf_node": o.GLTFNode, "pinned_by": c.sessionID})
 	c.ch.Reply(m, true, map[string]any{})
+}
+
+// pinnedWith reports whether the room's stored object id shows file, so a failed re-pin that sent the object's own
+// file does not take the ref the stored object needs. Only failures ask, so the read costs nothing in the usual case;
+// when it fails too, the answer is true: a file kept too long is the lesser harm.
+func (c *channel) pinnedWith(id string, file store.FileID) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	objects, err := c.svc.cfg.Store.RoomObjects(ctx, c.sid)
+	if err != nil {
+		return !errors.Is(err, store.ErrNotFound)
+	}
+	for _, o := range objects {
+		if o.ObjectID == id {
+			return o.FileID == file
+		}
+	}
+	return false
 }
 
 // keepFile keeps the pinned object's file, answering m when it cannot.

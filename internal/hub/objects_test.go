@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"toncon/internal/store"
@@ -16,10 +18,13 @@ import (
 )
 
 // filesEnv is a hub env whose pins keep files through a real uploads service on the same database.
-func filesEnv(t *testing.T) (*env, *uploads.Service) {
+func filesEnv(t *testing.T, tweaks ...func(*Config)) (*env, *uploads.Service) {
 	t.Helper()
 	var files *uploads.Service
 	e := newEnv(t, func(c *Config) {
+		for _, tweak := range tweaks {
+			tweak(c)
+		}
 		dir := filepath.Join(t.TempDir(), "files")
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			t.Fatal(err)
@@ -399,5 +404,50 @@ func TestPinRacesAResend(t *testing.T) {
 		if objs[0].FileID == other.ID {
 			cur = other
 		}
+	}
+}
+
+// failingPins is a store whose PinObject fails while fail is set, as a database might.
+type failingPins struct {
+	store.Store
+	fail atomic.Bool
+}
+
+func (f *failingPins) PinObject(ctx context.Context, o store.RoomObject) (store.RoomObject, bool, error) {
+	if f.fail.Load() {
+		return store.RoomObject{}, false, errors.New("database is locked")
+	}
+	return f.Store.PinObject(ctx, o)
+}
+
+// TestFailedRePinKeepsTheFile: when pinning an already pinned object again with its own file fails in the store,
+// the stored object still shows that file, so the file stays kept; a new file sent with a failed pin is let go.
+func TestFailedRePinKeepsTheFile(t *testing.T) {
+	pins := &failingPins{}
+	e, files := filesEnv(t, func(c *Config) { pins.Store = c.Store; c.Store = pins })
+	h, a, _ := pinnerRoom(t, e)
+	a.push("naf", avatarFirstSync("obj1", "#toncon-media"))
+	pin := func(f store.File) map[string]any {
+		return map[string]any{"id": "obj1", "gltf_node": gltfNode("obj1", 1, "/files/"+string(f.ID)+".png"),
+			"file_id": f.ID, "file_access_token": f.AccessToken}
+	}
+	cur := upload(t, files, samplePNG(t), "first.png")
+	if status, resp := a.request("pin", pin(cur)); status != "ok" {
+		t.Fatalf("pin: %v", resp)
+	}
+	other := upload(t, files, append(samplePNG(t), 1), "other.png")
+	ref := "pin:" + string(h.SID) + ":obj1"
+	pins.fail.Store(true)
+	for _, f := range []store.File{cur, other} {
+		if status, resp := a.request("pin", pin(f)); status != "error" {
+			t.Fatalf("a pin the store refused answered %s %v", status, resp)
+		}
+	}
+	pins.fail.Store(false)
+	if refs := refsOf(t, e.store, cur.ID); !slices.Equal(refs, []string{ref}) {
+		t.Errorf("the pinned object's file has refs %v after a failed re-pin, want [%s]", refs, ref)
+	}
+	if refs := refsOf(t, e.store, other.ID); len(refs) != 0 {
+		t.Errorf("the file of a failed pin has refs %v, want none", refs)
 	}
 }
