@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { checkLink, kindFromUrl, kindOf, serverFile, sharedSrc, typeFromUrl } from "../../src/room/objects/kinds.js";
+import { ACCEPT, checkLink, kindFromUrl, kindOf, serverFile, sharedSrc, typeFromUrl } from "../../src/room/objects/kinds.js";
 import { formatBytes, refusalText } from "../../src/shared/upload.js";
 
 const ORIGIN = "https://rooms.example.org";
@@ -21,6 +21,17 @@ test("every content type the server accepts has a kind; others have none", () =>
   assert.equal(kindOf("IMAGE/PNG; charset=binary"), "image", "case and parameters do not matter");
   for (const bad of ["text/html", "application/javascript", "image/svg+xml", "", "image", "constructor", "toString", null, undefined, 42]) {
     assert.equal(kindOf(bad), null, String(bad));
+  }
+});
+
+test("the file picker offers each accepted type and the usual extensions, and nothing no panel shows", () => {
+  const offered = ACCEPT.split(",");
+  for (const want of ["image/png", "image/webp", "model/gltf-binary", "model/gltf+json", "video/webm", "audio/wav", "application/pdf", ".glb", ".gltf", ".mp3", ".ogg", ".wav", ".jpg"]) {
+    assert.ok(offered.includes(want), want);
+  }
+  for (const entry of offered) {
+    const kind = entry.startsWith(".") ? kindFromUrl(`https://a.example/x${entry}`) : kindOf(entry);
+    assert.ok(kind, `${entry} is offered but no panel shows it`);
   }
 });
 

@@ -27,6 +27,9 @@ const TYPE_OF_EXTENSION = Object.freeze({
   pdf: "application/pdf",
 });
 
+/** What a file picker offers (its accept attribute): the content types above and their file name extensions. */
+export const ACCEPT = [...Object.keys(KIND_OF_TYPE), ...Object.keys(TYPE_OF_EXTENSION).map((ext) => `.${ext}`)].join(",");
+
 /**
  * "image" | "video" | "audio" | "pdf" | "model" for a content type (parameters and case ignored), or null for a
  * type no panel shows.
@@ -102,5 +105,3 @@ export function sharedSrc(origin, accessToken) {
   u.searchParams.set("token", accessToken);
   return origin.startsWith("/") ? u.pathname + u.search : u.href;
 }
-
-/** Bytes as a short human size: 1.5 MB. */

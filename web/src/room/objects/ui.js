@@ -4,13 +4,7 @@
 import { Dialog } from "../dialog.js";
 import { el, show } from "../dom.js";
 import { formatBytes } from "../../shared/upload.js";
-import { kindOf } from "./kinds.js";
-
-/** What the file picker offers: the types the server accepts. */
-export const ACCEPT = [
-  "image/png", "image/jpeg", "image/gif", "image/webp", ".glb", ".gltf", "model/gltf-binary", "video/mp4", "video/webm",
-  "audio/mpeg", "audio/ogg", "audio/wav", ".mp3", ".ogg", ".wav", "application/pdf",
-].join(",");
+import { ACCEPT, kindOf } from "./kinds.js";
 
 /**
  * Builds the controls. actions: {file(File), link(text), pick(entry), refreshMine(), tool(name)}.
