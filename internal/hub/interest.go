@@ -130,21 +130,14 @@ func (c *channel) relayThinned(o *phx.Outbound, mask uint64) {
 					st.pairs[other] = p
 				}
 				if now.Sub(p.last) < interval {
-					if p.pending != nil && p.mask&^mask != 0 {
-						to.Send(p.pending) // the newer update lacks some of its components: it goes out first
-						s.stats.InterestFlushed.Add(1)
-						st.npending.Add(-1)
-						p.pending = nil
+					if p.pending != nil {
+						st.settle(s, to, p, mask)
 					}
-					if p.pending == nil {
-						st.npending.Add(1)
-						if !p.listed {
-							p.listed = true
-							st.held = append(st.held, p)
-						}
-					} else {
-						s.stats.InterestSuperseded.Add(1)
+					if !p.listed {
+						p.listed = true
+						st.held = append(st.held, p)
 					}
+					st.npending.Add(1)
 					p.pending, p.mask = o, mask
 					s.stats.InterestHeld.Add(1)
 					held = true
@@ -156,20 +149,26 @@ func (c *channel) relayThinned(o *phx.Outbound, mask uint64) {
 			}
 		}
 		if p != nil && p.pending != nil {
-			if p.mask&^mask != 0 {
-				to.Send(p.pending)
-				s.stats.InterestFlushed.Add(1)
-			} else {
-				s.stats.InterestSuperseded.Add(1)
-			}
-			p.pending = nil
-			st.npending.Add(-1)
+			st.settle(s, to, p, mask)
 		}
 		return true
 	})
 	if held {
 		c.room.startFlusher(s)
 	}
+}
+
+// settle ends p's pending update before a newer one with components mask goes to, or is held for, to: it is sent
+// first when the newer update lacks some of its components, and superseded otherwise. st.mu must be held.
+func (st *interestState) settle(s *Service, to *phx.Channel, p *pair, mask uint64) {
+	if p.mask&^mask != 0 {
+		to.Send(p.pending)
+		s.stats.InterestFlushed.Add(1)
+	} else {
+		s.stats.InterestSuperseded.Add(1)
+	}
+	p.pending = nil
+	st.npending.Add(-1)
 }
 
 // flushPendingLocked sends the sender's pending updates now (only those whose interval has passed when dueOnly
