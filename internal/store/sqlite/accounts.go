@@ -32,7 +32,7 @@ type rowQuerier interface {
 
 const accountColumns = `id, email, is_admin, state, min_token_issued_at, created_at`
 
-func scanAccount(row interface{ Scan(...any) error }) (store.Account, error) {
+func scanAccount(row rowScanner) (store.Account, error) {
 	var a store.Account
 	var minIssued, created int64
 	if err := row.Scan(&a.ID, &a.Email, &a.IsAdmin, &a.State, &minIssued, &created); err != nil {

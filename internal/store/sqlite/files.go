@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -12,7 +11,7 @@ import (
 
 const fileColumns = `id, sha256, content_type, size, name, access_token, account_id, created_at, expires_at`
 
-func scanFile(row interface{ Scan(...any) error }) (store.File, error) {
+func scanFile(row rowScanner) (store.File, error) {
 	var f store.File
 	var account sql.NullInt64
 	var created int64
@@ -53,11 +52,8 @@ func (d *DB) CreateFile(ctx context.Context, f store.File) (store.File, error) {
 // GetFile implements store.Files.
 func (d *DB) GetFile(ctx context.Context, id store.FileID) (store.File, error) {
 	f, err := scanFile(d.db.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE id = ?`, string(id)))
-	if errors.Is(err, sql.ErrNoRows) {
-		err = store.ErrNotFound
-	}
 	if err != nil {
-		return store.File{}, fmt.Errorf("get file %s: %w", id, err)
+		return store.File{}, fmt.Errorf("get file %s: %w", id, found(err))
 	}
 	return f, nil
 }
@@ -66,19 +62,8 @@ func (d *DB) GetFile(ctx context.Context, id store.FileID) (store.File, error) {
 func (d *DB) AccountFiles(ctx context.Context, a store.AccountID) ([]store.File, error) {
 	rows, err := d.db.QueryContext(ctx, `SELECT `+fileColumns+` FROM files WHERE account_id = ?
 		ORDER BY created_at DESC, id DESC`, int64(a))
+	files, err := collect(rows, err, scanFile)
 	if err != nil {
-		return nil, fmt.Errorf("list files of account %d: %w", a, err)
-	}
-	defer rows.Close()
-	files := []store.File{}
-	for rows.Next() {
-		f, err := scanFile(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list files of account %d: %w", a, err)
-		}
-		files = append(files, f)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list files of account %d: %w", a, err)
 	}
 	return files, nil

@@ -13,7 +13,7 @@ import (
 const hubColumns = `id, hub_sid, slug, name, description, entry_mode, room_size, member_permissions, scene_ref,
 	creator_assignment_token, created_at, last_active_at, created_by_account_id`
 
-func scanHub(row interface{ Scan(...any) error }) (store.Hub, error) {
+func scanHub(row rowScanner) (store.Hub, error) {
 	var h store.Hub
 	var created, lastActive int64
 	var perms int64

@@ -20,7 +20,7 @@ func nullString(s string) any {
 	return s
 }
 
-func scanRoomObject(row interface{ Scan(...any) error }, hub store.HubSID) (store.RoomObject, error) {
+func scanRoomObject(row rowScanner, hub store.HubSID) (store.RoomObject, error) {
 	o := store.RoomObject{HubSID: hub}
 	var node string
 	var account sql.NullInt64
@@ -114,19 +114,8 @@ func (d *DB) RoomObjects(ctx context.Context, sid store.HubSID) ([]store.RoomObj
 	}
 	rows, err := d.db.QueryContext(ctx, `SELECT `+roomObjectColumns+` FROM room_objects WHERE hub_id = ?
 		ORDER BY id`, hub)
+	objects, err := collect(rows, err, func(r rowScanner) (store.RoomObject, error) { return scanRoomObject(r, sid) })
 	if err != nil {
-		return nil, fmt.Errorf("list pinned objects of hub %s: %w", sid, err)
-	}
-	defer rows.Close()
-	objects := []store.RoomObject{}
-	for rows.Next() {
-		o, err := scanRoomObject(rows, sid)
-		if err != nil {
-			return nil, fmt.Errorf("list pinned objects of hub %s: %w", sid, err)
-		}
-		objects = append(objects, o)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list pinned objects of hub %s: %w", sid, err)
 	}
 	return objects, nil
@@ -134,7 +123,7 @@ func (d *DB) RoomObjects(ctx context.Context, sid store.HubSID) ([]store.RoomObj
 
 const avatarColumns = `avatar_sid, name, file_id, account_id, featured, created_at, updated_at`
 
-func scanAvatar(row interface{ Scan(...any) error }) (store.Avatar, error) {
+func scanAvatar(row rowScanner) (store.Avatar, error) {
 	var a store.Avatar
 	var account sql.NullInt64
 	var created, updated int64
@@ -165,11 +154,8 @@ func (d *DB) CreateAvatar(ctx context.Context, a store.Avatar) (store.Avatar, er
 func (d *DB) GetAvatar(ctx context.Context, sid store.AvatarSID) (store.Avatar, error) {
 	a, err := scanAvatar(d.db.QueryRowContext(ctx, `SELECT `+avatarColumns+` FROM avatars WHERE avatar_sid = ?`,
 		string(sid)))
-	if errors.Is(err, sql.ErrNoRows) {
-		err = store.ErrNotFound
-	}
 	if err != nil {
-		return store.Avatar{}, fmt.Errorf("get avatar %s: %w", sid, err)
+		return store.Avatar{}, fmt.Errorf("get avatar %s: %w", sid, found(err))
 	}
 	return a, nil
 }
@@ -179,19 +165,8 @@ func (d *DB) ListAvatars(ctx context.Context, account store.AccountID) ([]store.
 	rows, err := d.db.QueryContext(ctx, `SELECT `+avatarColumns+` FROM avatars
 		WHERE featured = 1 OR (? <> 0 AND account_id = ?) ORDER BY created_at DESC, id DESC LIMIT ?`,
 		int64(account), int64(account), store.MaxListRows)
+	out, err := collect(rows, err, scanAvatar)
 	if err != nil {
-		return nil, fmt.Errorf("list avatars: %w", err)
-	}
-	defer rows.Close()
-	out := []store.Avatar{}
-	for rows.Next() {
-		a, err := scanAvatar(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list avatars: %w", err)
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list avatars: %w", err)
 	}
 	return out, nil
@@ -207,11 +182,8 @@ func (d *DB) UpdateAvatar(ctx context.Context, sid store.AvatarSID, u store.Avat
 		var err error
 		before, err = scanAvatar(tx.QueryRowContext(ctx, `SELECT `+avatarColumns+` FROM avatars WHERE avatar_sid = ?`,
 			string(sid)))
-		if errors.Is(err, sql.ErrNoRows) {
-			return store.ErrNotFound
-		}
 		if err != nil {
-			return err
+			return found(err)
 		}
 		after, err = scanAvatar(tx.QueryRowContext(ctx, `UPDATE avatars SET
 			name = coalesce(?, name), file_id = coalesce(?, file_id), featured = coalesce(?, featured),
@@ -229,11 +201,8 @@ func (d *DB) UpdateAvatar(ctx context.Context, sid store.AvatarSID, u store.Avat
 func (d *DB) DeleteAvatar(ctx context.Context, sid store.AvatarSID) (store.Avatar, error) {
 	a, err := scanAvatar(d.db.QueryRowContext(ctx, `DELETE FROM avatars WHERE avatar_sid = ? RETURNING `+avatarColumns,
 		string(sid)))
-	if errors.Is(err, sql.ErrNoRows) {
-		err = store.ErrNotFound
-	}
 	if err != nil {
-		return store.Avatar{}, fmt.Errorf("delete avatar %s: %w", sid, err)
+		return store.Avatar{}, fmt.Errorf("delete avatar %s: %w", sid, found(err))
 	}
 	return a, nil
 }
@@ -241,7 +210,7 @@ func (d *DB) DeleteAvatar(ctx context.Context, sid store.AvatarSID) (store.Avata
 const sceneColumns = `scene_sid, name, description, attributions, allow_remixing, file_id, account_id, created_at,
 	updated_at`
 
-func scanScene(row interface{ Scan(...any) error }) (store.Scene, error) {
+func scanScene(row rowScanner) (store.Scene, error) {
 	var s store.Scene
 	var account sql.NullInt64
 	var created, updated int64
@@ -274,11 +243,8 @@ func (d *DB) CreateScene(ctx context.Context, s store.Scene) (store.Scene, error
 func (d *DB) GetScene(ctx context.Context, sid store.SceneSID) (store.Scene, error) {
 	s, err := scanScene(d.db.QueryRowContext(ctx, `SELECT `+sceneColumns+` FROM scenes WHERE scene_sid = ?`,
 		string(sid)))
-	if errors.Is(err, sql.ErrNoRows) {
-		err = store.ErrNotFound
-	}
 	if err != nil {
-		return store.Scene{}, fmt.Errorf("get scene %s: %w", sid, err)
+		return store.Scene{}, fmt.Errorf("get scene %s: %w", sid, found(err))
 	}
 	return s, nil
 }
@@ -287,19 +253,8 @@ func (d *DB) GetScene(ctx context.Context, sid store.SceneSID) (store.Scene, err
 func (d *DB) ListScenes(ctx context.Context) ([]store.Scene, error) {
 	rows, err := d.db.QueryContext(ctx, `SELECT `+sceneColumns+` FROM scenes ORDER BY created_at DESC, id DESC
 		LIMIT ?`, store.MaxListRows)
+	out, err := collect(rows, err, scanScene)
 	if err != nil {
-		return nil, fmt.Errorf("list scenes: %w", err)
-	}
-	defer rows.Close()
-	out := []store.Scene{}
-	for rows.Next() {
-		s, err := scanScene(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list scenes: %w", err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list scenes: %w", err)
 	}
 	return out, nil
@@ -315,11 +270,8 @@ func (d *DB) UpdateScene(ctx context.Context, sid store.SceneSID, u store.SceneU
 		var err error
 		before, err = scanScene(tx.QueryRowContext(ctx, `SELECT `+sceneColumns+` FROM scenes WHERE scene_sid = ?`,
 			string(sid)))
-		if errors.Is(err, sql.ErrNoRows) {
-			return store.ErrNotFound
-		}
 		if err != nil {
-			return err
+			return found(err)
 		}
 		after, err = scanScene(tx.QueryRowContext(ctx, `UPDATE scenes SET
 			name = coalesce(?, name), description = coalesce(?, description),

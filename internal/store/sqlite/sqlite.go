@@ -256,3 +256,32 @@ func classify(err error) error {
 	}
 	return err
 }
+
+// rowScanner is what the scan functions read from: a *sql.Row or *sql.Rows.
+type rowScanner = interface{ Scan(...any) error }
+
+// collect reads every row of a query with scan and closes them. No rows is an empty, non-nil slice, so list
+// answers encode as [] rather than null.
+func collect[T any](rows *sql.Rows, err error, scan func(rowScanner) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// found turns a query's "no row" into store.ErrNotFound and leaves other errors as they are.
+func found(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
+}
