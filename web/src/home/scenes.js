@@ -4,7 +4,7 @@
 
 import { el } from "../room/dom.js";
 import { loadCredentials } from "../shared/account.js";
-import { sceneDraft, sceneEntries } from "../shared/scenes.js";
+import { fetchScenes, sceneDraft } from "../shared/scenes.js";
 import { postWithToken, uploadWithProgress } from "../shared/upload.js";
 
 /**
@@ -48,9 +48,7 @@ export function mountScenes({ createRoom }) {
   async function refresh() {
     let scenes;
     try {
-      const res = await fetch("/api/v1/scenes", { headers: { accept: "application/json" } });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      scenes = sceneEntries(await res.json());
+      scenes = await fetchScenes();
     } catch (err) {
       listStatus.textContent = `The scenes could not be loaded (${err.message}).`;
       listStatus.className = "status error";

@@ -4,7 +4,7 @@
 // tells everyone with hub_refresh, which the page applies for all (main.js: the room's name; presence: permissions).
 // The room's scene is changed apart from the rest (update_scene): a scene from the list, or a pasted link.
 
-import { sceneChangeTarget, sceneEntries } from "../shared/scenes.js";
+import { fetchScenes, sceneChangeTarget } from "../shared/scenes.js";
 import { Dialog, closeAllDialogs } from "./dialog.js";
 import { el } from "./dom.js";
 import { pushErrorText } from "./messages.js";
@@ -156,9 +156,7 @@ export function mountSettings(ctx) {
   async function loadScenes() {
     showSceneNow();
     try {
-      const res = await fetch("/api/v1/scenes", { headers: { accept: "application/json" } });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      scenes = sceneEntries(await res.json());
+      scenes = await fetchScenes();
     } catch (err) {
       scenes = [];
       sceneSay(`The list of scenes could not be loaded (${err.message}); you can still paste a link.`, "error");

@@ -1,6 +1,6 @@
 // The scenes list (GET /api/v1/scenes) as the home page and the room settings show it: built-in samples and
 // uploaded scenes, each with its name, who made it (attributions, in the shapes Spoke and Hubs write them) and
-// whether it may be remixed. Pure, tested in Node.
+// whether it may be remixed. Pure (fetchScenes apart), tested in Node.
 
 /** The longest attribution line shown; the rest is cut with an ellipsis. */
 export const MAX_ATTRIBUTION = 300;
@@ -31,6 +31,13 @@ export function sceneEntries(body) {
     });
   }
   return out;
+}
+
+/** GET /api/v1/scenes as sceneEntries; rejects with Error("HTTP <status>") when refused, or fetch's when unreachable. */
+export async function fetchScenes() {
+  const res = await fetch("/api/v1/scenes", { headers: { accept: "application/json" } });
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  return sceneEntries(await res.json());
 }
 
 function text(v) {
