@@ -252,13 +252,7 @@ func PrepareAvatar(a Avatar, now time.Time) (Avatar, error) {
 	if a.SID == "" {
 		a.SID = AvatarSID(NewSID())
 	}
-	if a.CreatedAt.IsZero() {
-		a.CreatedAt = now
-	}
-	if a.UpdatedAt.IsZero() {
-		a.UpdatedAt = a.CreatedAt
-	}
-	a.CreatedAt, a.UpdatedAt = Millis(a.CreatedAt), Millis(a.UpdatedAt)
+	a.CreatedAt, a.UpdatedAt = libraryTimes(a.CreatedAt, a.UpdatedAt, now)
 	return a, a.Validate()
 }
 
@@ -267,12 +261,18 @@ func PrepareScene(s Scene, now time.Time) (Scene, error) {
 	if s.SID == "" {
 		s.SID = SceneSID(NewSID())
 	}
-	if s.CreatedAt.IsZero() {
-		s.CreatedAt = now
-	}
-	if s.UpdatedAt.IsZero() {
-		s.UpdatedAt = s.CreatedAt
-	}
-	s.CreatedAt, s.UpdatedAt = Millis(s.CreatedAt), Millis(s.UpdatedAt)
+	s.CreatedAt, s.UpdatedAt = libraryTimes(s.CreatedAt, s.UpdatedAt, now)
 	return s, s.Validate()
+}
+
+// libraryTimes fills in a new avatar's or scene's times: created is now when zero, updated is created when zero,
+// both at the millisecond the stores keep.
+func libraryTimes(created, updated, now time.Time) (time.Time, time.Time) {
+	if created.IsZero() {
+		created = now
+	}
+	if updated.IsZero() {
+		updated = created
+	}
+	return Millis(created), Millis(updated)
 }
