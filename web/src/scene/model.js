@@ -13,8 +13,6 @@ import {
 import { sceneMedia } from "./hubs-components.js";
 
 const LIGHTS = new Set(["directional-light", "point-light", "spot-light", "ambient-light", "hemisphere-light"]);
-// Media components are read by sceneMedia and built by media.js (which needs the DOM); here they only find their node.
-const MEDIA = new Set(["image", "video", "audio", "audio-params", "link", "media-frame"]);
 const APPLIED = new Set(APPLIED_COMPONENTS);
 const RAD2DEG = 180 / Math.PI;
 
@@ -124,14 +122,16 @@ export async function applyComponents(THREE, gltf, hubs) {
           case "audio":
           case "link":
           case "media-frame":
+            // Read by sceneMedia and built by media.js (which needs the DOM); here they only find their node.
             media.push({ ...sceneMediaEntry(mediaList, node.index, name), object });
             break;
+          case "audio-params":
+            break; // read with its audio or video
           case "skybox":
             sky = createSky(THREE, c);
             object.add(sky);
             break;
           default:
-            if (MEDIA.has(name)) break; // audio-params: read with its audio or video
             if (LIGHTS.has(name)) {
               const light = createLight(THREE, name, c, legacyLights);
               if (!light) break;
