@@ -270,10 +270,6 @@ func (a *API) updateAvatar(w http.ResponseWriter, r *http.Request) {
 		u.Featured = req.Avatar.Featured
 	}
 	newFile := req.Avatar.FileID
-	if newFile == "" && req.Avatar.FileAccessToken != "" {
-		writeError(w, http.StatusUnprocessableEntity, "invalid_file", "give the file_id of the upload that file_access_token belongs to")
-		return
-	}
 	if newFile != "" {
 		u.FileID = &newFile
 	}

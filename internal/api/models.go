@@ -115,6 +115,9 @@ type modelSwap struct {
 // the ref the row then needs. The keep, the update and the release therefore run under the row's lock; the
 // check, which reads the whole glb, runs before it.
 func (a *API) swapModel(ctx context.Context, s modelSwap, update func() (before store.FileID, err error)) error {
+	if s.New == "" && s.Token != "" {
+		return refuseFile("give the file_id of the upload that file_access_token belongs to")
+	}
 	if s.New != "" {
 		if err := a.checkModelFor(ctx, s.New, s.Token, s.Want); err != nil {
 			return err
@@ -154,17 +157,14 @@ func (l *swapLocks) lock(ref string) (unlock func()) {
 	return m.Unlock
 }
 
-// swapError answers a swapModel failure: 422 invalid_file for the upload, 404 notFound when the row is gone.
+// swapError answers a swapModel failure: as fileError, and 404 notFound when the row is gone.
 func (a *API) swapError(w http.ResponseWriter, what, notFound string, err error) {
 	var p *fileProblem
-	switch {
-	case errors.As(err, &p):
-		writeError(w, http.StatusUnprocessableEntity, "invalid_file", p.message)
-	case errors.Is(err, store.ErrNotFound):
+	if !errors.As(err, &p) && errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", notFound)
-	default:
-		a.internal(w, what, err)
+		return
 	}
+	a.fileError(w, what, err)
 }
 
 // fileError answers a keepModel failure: 422 invalid_file for the upload (keepModel says an expired one so too).

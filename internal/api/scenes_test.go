@@ -74,6 +74,15 @@ func TestScenes(t *testing.T) {
 		t.Fatalf("Bob changed Ada's scene: %d", status)
 	}
 	f2 := l.upload(t, sample(t, "spoke-dev_reticulum-test-fixture.glb"), "hall2.glb")
+	// A file token with no file_id is refused, as for avatars, rather than ignored while the rest applies.
+	status, m = l.call(t, "PATCH", "/api/v1/scenes/"+sid, adaTok, map[string]any{"scene": map[string]any{
+		"name": "Ignored", "file_access_token": f2.AccessToken}})
+	if msg, _ := m["message"].(string); status != 422 || m["error"] != "invalid_file" || !strings.Contains(msg, "file_id") {
+		t.Fatalf("token without file: %d %v", status, m)
+	}
+	if got, _ := l.store.GetScene(context.Background(), store.SceneSID(sid)); got.Name != "Great Hall" || got.FileID != f.ID {
+		t.Fatalf("a refused patch changed the scene: %+v", got)
+	}
 	status, m = l.call(t, "PATCH", "/api/v1/scenes/"+sid, adaTok, map[string]any{"scene": map[string]any{
 		"description": "", "allow_remixing": false, "file_id": f2.ID, "file_access_token": f2.AccessToken}})
 	if status != 200 {
