@@ -116,7 +116,8 @@ func (c *channel) relayThinned(o *phx.Outbound, mask uint64) {
 	if st.pairs == nil {
 		st.pairs = map[*channel]*pair{}
 	}
-	held, anyPending := false, st.npending.Load() > 0
+	var n interestCounts // added to the service's counters once, after the fan-out, not once a recipient
+	anyPending := st.npending.Load() > 0
 	c.ch.Server().BroadcastFunc(c.room.topic, o, func(to *phx.Channel) bool {
 		other, ok := to.Handler().(*channel)
 		if to == c.ch || !ok || (blocks && c.room.blocked(c.sessionID, other.sessionID)) {
@@ -131,7 +132,7 @@ func (c *channel) relayThinned(o *phx.Outbound, mask uint64) {
 				}
 				if now.Sub(p.last) < interval {
 					if p.pending != nil {
-						st.settle(s, to, p, mask)
+						st.settle(to, p, mask, &n)
 					}
 					if !p.listed {
 						p.listed = true
@@ -139,8 +140,7 @@ func (c *channel) relayThinned(o *phx.Outbound, mask uint64) {
 					}
 					st.npending.Add(1)
 					p.pending, p.mask = o, mask
-					s.stats.InterestHeld.Add(1)
-					held = true
+					n.held++
 					return false
 				}
 				p.last = now
@@ -149,23 +149,41 @@ func (c *channel) relayThinned(o *phx.Outbound, mask uint64) {
 			}
 		}
 		if p != nil && p.pending != nil {
-			st.settle(s, to, p, mask)
+			st.settle(to, p, mask, &n)
 		}
 		return true
 	})
-	if held {
+	n.addTo(&s.stats)
+	if n.held > 0 {
 		c.room.startFlusher(s)
+	}
+}
+
+// interestCounts are one fan-out's contributions to the service's interest counters: a big room holds back an
+// update for most recipients, and an atomic add each, on counters every sender shares, would cost more than
+// the holding.
+type interestCounts struct{ held, superseded, flushed int64 }
+
+func (n *interestCounts) addTo(st *Stats) {
+	if n.held != 0 {
+		st.InterestHeld.Add(n.held)
+	}
+	if n.superseded != 0 {
+		st.InterestSuperseded.Add(n.superseded)
+	}
+	if n.flushed != 0 {
+		st.InterestFlushed.Add(n.flushed)
 	}
 }
 
 // settle ends p's pending update before a newer one with components mask goes to, or is held for, to: it is sent
 // first when the newer update lacks some of its components, and superseded otherwise. st.mu must be held.
-func (st *interestState) settle(s *Service, to *phx.Channel, p *pair, mask uint64) {
+func (st *interestState) settle(to *phx.Channel, p *pair, mask uint64, n *interestCounts) {
 	if p.mask&^mask != 0 {
 		to.Send(p.pending)
-		s.stats.InterestFlushed.Add(1)
+		n.flushed++
 	} else {
-		s.stats.InterestSuperseded.Add(1)
+		n.superseded++
 	}
 	p.pending = nil
 	st.npending.Add(-1)
