@@ -202,8 +202,7 @@ type pubTrack struct {
 	// Audio level (voices.go): the negotiated extension id, and the smoothed loudness the reader keeps.
 	levelID  uint8
 	loudness atomic.Int32 // dB above silence × loudScale
-	levelAt  atomic.Int64 // nanotime of the last packet with a level
-	hasLevel atomic.Bool  // some packet carried a level
+	levelAt  atomic.Int64 // nanotime of the last packet with a level; 0 until one carries a level
 
 	mu     sync.Mutex // guards layers, order, source and the writable list behind downs
 	layers []*layer

@@ -73,8 +73,8 @@ func (t *pubTrack) observeLevel(pkt *rtp.Packet, now int64) {
 	}
 	x := loud * loudScale
 	s := t.loudness.Load()
-	if !t.hasLevel.Load() || now-t.levelAt.Load() > int64(voiceStale) {
-		s = 0
+	if now-t.levelAt.Load() > int64(voiceStale) {
+		s = 0 // quiet too long: start again from silence (before the first level, loudness is 0 anyway)
 	}
 	if x > s {
 		s += (x - s + 1) / 2 // attack: half way each packet, about 40 ms to a new level
@@ -83,7 +83,6 @@ func (t *pubTrack) observeLevel(pkt *rtp.Packet, now int64) {
 	}
 	t.loudness.Store(s)
 	t.levelAt.Store(now)
-	t.hasLevel.Store(true)
 }
 
 // currentLoudness is the smoothed loudness in dB, 0 for a voice that has been quiet longer than voiceStale.
@@ -108,7 +107,7 @@ func (r *room) selectVoices(max int, now int64) {
 		if t.kind != webrtc.RTPCodecTypeAudio {
 			continue
 		}
-		if max <= 0 || !t.hasLevel.Load() {
+		if max <= 0 || t.levelAt.Load() == 0 {
 			t.suppressed.Store(false) // no level to choose by, or no choosing: always forwarded
 			continue
 		}

@@ -186,7 +186,6 @@ func voiceTrack(r *room, id string, loud int32, now int64) *pubTrack {
 	if loud >= 0 {
 		t.loudness.Store(loud * loudScale)
 		t.levelAt.Store(now)
-		t.hasLevel.Store(true)
 	}
 	r.tracks = append(r.tracks, t)
 	return t
