@@ -16,6 +16,7 @@ import (
 	"toncon/internal/auth"
 	"toncon/internal/gltf"
 	"toncon/internal/store"
+	"toncon/internal/uploads"
 	"toncon/web"
 )
 
@@ -56,8 +57,10 @@ func (a *API) publicURL(p string) string {
 	return u.String()
 }
 
-// fileURL is where a kept upload is served; models get the .glb ending loaders look for.
-func (a *API) fileURL(id store.FileID) string { return a.publicURL("/files/" + string(id) + ".glb") }
+// fileURL is where a kept glb upload is served.
+func (a *API) fileURL(id store.FileID) string {
+	return uploads.FileURL(a.cfg.PublicURL, id, uploads.TypeGLB)
+}
 
 func accountString(id store.AccountID) string {
 	if id == 0 {

@@ -366,9 +366,7 @@ func (s *Service) uploadedSceneRef(ctx context.Context, sid store.SceneSID) (str
 
 // SceneModelURL is where an uploaded scene's glb is served: its kept file.
 func SceneModelURL(public *url.URL, sc store.Scene) string {
-	u := *public
-	u.Path, u.RawQuery, u.Fragment = "/files/"+string(sc.FileID)+".glb", "", ""
-	return u.String()
+	return uploads.FileURL(public, sc.FileID, uploads.TypeGLB)
 }
 
 // ScenePageURL is an uploaded scene's URL as update_scene and Hubs name it: <public>/scenes/<sid>.

@@ -230,10 +230,14 @@ func (s *Service) Release(ctx context.Context, id store.FileID, ref string) erro
 }
 
 // Origin is the URL the file is served at.
-func (s *Service) Origin(f store.File) string {
-	u := *s.cfg.PublicURL
-	u.Path = strings.TrimSuffix(u.Path, "/") + "/files/" + string(f.ID)
-	if ext := Extension(f.ContentType); ext != "" {
+func (s *Service) Origin(f store.File) string { return FileURL(s.cfg.PublicURL, f.ID, f.ContentType) }
+
+// FileURL is where the file id of the given content type is served under public: <public>/files/<id>.<ext>, the
+// ending loaders look for. Avatars and scenes name their glb with it too, so every file URL is built alike.
+func FileURL(public *url.URL, id store.FileID, contentType string) string {
+	u := *public
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/files/" + string(id)
+	if ext := Extension(contentType); ext != "" {
 		u.Path += "." + ext
 	}
 	u.RawQuery, u.Fragment = "", ""
