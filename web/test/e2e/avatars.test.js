@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 
-import { assertNoErrors, enterRoom, launchBrowser, openPerson, screenshot, serverBinary, startServer, until, untilSees } from "./harness.js";
+import { assertNoErrors, enterRoom, launchBrowser, openPerson, screenshot, serverBinary, shutDown, startServer, until, untilSees } from "./harness.js";
 import { createAdmin, signInOnHome } from "./accounts.js";
 import { glbOfJson } from "./fixtures.js";
 
@@ -61,11 +61,7 @@ describe("avatars: upload, choose, and others see it", { timeout: 300000 }, () =
     bob = await openPerson(browser, "bob", VIEW);
   });
 
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    await server?.cleanup?.();
-  });
+  after(() => shutDown(server, browser));
 
   test("a profile's avatar that is not there falls back to the built-in look; a sample avatar loads for others", { timeout: STEP_MS }, async () => {
     const res = await fetch(`${server.url}/api/v1/hubs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ hub: { name: "Fallback" } }) });

@@ -97,6 +97,13 @@ export async function openPerson(browser, name, { viewport = { width: 720, heigh
   return { name, context, page, errors };
 }
 
+/** A test file's after(): closes its browsers, then stops the server and removes its files; any may be missing. */
+export async function shutDown(server, ...browsers) {
+  for (const b of browsers) await b?.close();
+  await server?.stop();
+  await server?.cleanup();
+}
+
 /** Fails with every error any of the people's pages logged. */
 export function assertNoErrors(...people) {
   const all = people.flatMap((p) => p.errors);

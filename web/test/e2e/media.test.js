@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
 import { createAdmin, signInOnHome } from "./accounts.js";
-import { assertNoErrors, createHub, enterRoom, launchBrowser, openPerson, screenshot, serverBinary, startServer, until, untilSees, WAIT_MS } from "./harness.js";
+import { assertNoErrors, createHub, enterRoom, launchBrowser, openPerson, screenshot, serverBinary, shutDown, startServer, until, untilSees, WAIT_MS } from "./harness.js";
 
 serverBinary();
 const STEP_MS = 45000;
@@ -63,11 +63,7 @@ describe("voice and camera in the browser", { timeout: 120000 }, () => {
     roomUrl = new URL(hub.url).pathname;
   });
 
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    await server?.cleanup();
-  });
+  after(() => shutDown(server, browser));
 
   test("the server took a free UDP port for media, not the default 4443", () => {
     const m = /msg="media is listening".* udp_port=(\d+)/.exec(server.stderr);

@@ -14,7 +14,7 @@ import { after, before, describe, test } from "node:test";
 import { DRIFT_PLAYING } from "../../src/room/objects/sync.js";
 import { signInOnHome } from "./accounts.js";
 import { png, uploadBytes } from "./fixtures.js";
-import { assertNoErrors, enterRoom, launchBrowser, openPerson, screenshot, serverBinary, startServer, until, WAIT_MS } from "./harness.js";
+import { assertNoErrors, enterRoom, launchBrowser, openPerson, screenshot, serverBinary, shutDown, startServer, until, WAIT_MS } from "./harness.js";
 
 serverBinary(); // fail at once, with the build command, when there is no server
 const STEP_MS = 60000;
@@ -204,11 +204,7 @@ describe("media objects by touch, VR controller, and a late joiner's video", { t
     cdp = await ada.context.newCDPSession(ada.page);
   });
 
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    await server?.cleanup();
-  });
+  after(() => shutDown(server, browser));
 
   test("Ada signs in and makes a room (she owns it), Bob joins, Ada adds a picture", { timeout: STEP_MS }, async () => {
     await signInOnHome(server, ada, "ada@example.org");

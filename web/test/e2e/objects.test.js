@@ -13,7 +13,7 @@ import { readFileSync } from "node:fs";
 
 import { createAdmin, followLink, linkFromLog, signInOnHome } from "./accounts.js";
 import { glbOfJson, png, uploadBytes } from "./fixtures.js";
-import { assertNoErrors, enterRoom, launchBrowser, openPerson, screenshot, serverBinary, startServer, until, WAIT_MS } from "./harness.js";
+import { assertNoErrors, enterRoom, launchBrowser, openPerson, screenshot, serverBinary, shutDown, startServer, until, WAIT_MS } from "./harness.js";
 
 serverBinary(); // fail at once, with the build command, when there is no server
 const STEP_MS = 90000;
@@ -163,11 +163,7 @@ describe("media objects: drop, see, move, pin, come back later", { timeout: 4200
     bob = await openPerson(browser, "bob");
   });
 
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    await server?.cleanup();
-  });
+  after(() => shutDown(server, browser));
 
   test("Ada creates a room, signs in from it (so she owns it), and enters", { timeout: STEP_MS }, async () => {
     const { page } = ada;
@@ -497,11 +493,7 @@ describe("a scene's media: a picture, a link to a waypoint, a media frame", { ti
     eve = await openPerson(browser, "eve");
   });
 
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    await server?.cleanup();
-  });
+  after(() => shutDown(server, browser));
 
   test("the scene's picture shows, its link takes Eve to the waypoint, and a picture put in its frame fits it", { timeout: STEP_MS * 2 }, async () => {
     const { token } = await signInOnHome(server, eve, "eve@example.org");

@@ -14,7 +14,7 @@ import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 
 import { followLink, linkFromLog } from "./accounts.js";
-import { assertNoErrors, enterRoom, launchBrowser, openPerson, screenshot, serverBinary, startServer, until, WAIT_MS } from "./harness.js";
+import { assertNoErrors, enterRoom, launchBrowser, openPerson, screenshot, serverBinary, shutDown, startServer, until, WAIT_MS } from "./harness.js";
 
 const run = promisify(execFile);
 serverBinary(); // fail at once, with the build command, when there is no server
@@ -48,12 +48,7 @@ describe("owners: sign-in by email link, room settings, moderation, offline", { 
     guest.page.on("websocket", () => guestSockets++);
   });
 
-  after(async () => {
-    await browser?.close();
-    await lite?.close();
-    await server?.stop();
-    await server?.cleanup();
-  });
+  after(() => shutDown(server, browser, lite));
 
   test("the owner creates a room on the home page and signs in from the room with the link from the server's log", { timeout: STEP_MS }, async () => {
     const { page } = owner;

@@ -17,6 +17,7 @@ import {
   remoteAvatars,
   screenshot,
   serverBinary,
+  shutDown,
   startServer,
   until,
   untilSees,
@@ -41,11 +42,7 @@ describe("the room in the browser", { timeout: 180000 }, () => {
     bob = await openPerson(browser, "bob");
   });
 
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    await server?.cleanup();
-  });
+  after(() => shutDown(server, browser));
 
   test("home → create a room → Ada enters through the lobby", { timeout: STEP_MS }, async () => {
     await ada.page.goto(`${server.url}/`);
@@ -186,11 +183,7 @@ describe("the room page on a phone, and when things are missing", { timeout: 900
     server = await startServer();
   });
 
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    await server?.cleanup();
-  });
+  after(() => shutDown(server, browser));
 
   test("on a phone: the lobby, then a touch joystick to walk, and chat behind a button", { timeout: STEP_MS }, async () => {
     browser = await launchBrowser();

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 
-import { assertNoErrors, enterRoom, launchBrowser, openPerson, screenshot, serverBinary, startServer, until } from "./harness.js";
+import { assertNoErrors, enterRoom, launchBrowser, openPerson, screenshot, serverBinary, shutDown, startServer, until } from "./harness.js";
 import { createAdmin, signInOnHome } from "./accounts.js";
 import { nodesWith, parseGLB, readHubsComponents } from "../../src/scene/hubs-components.js";
 import { placement, worldMatrices } from "../../src/scene/gltf-math.js";
@@ -53,11 +53,7 @@ describe("scenes: upload, a room with it, and owners change it live", { timeout:
     bob = await openPerson(browser, "bob", VIEW);
   });
 
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    await server?.cleanup?.();
-  });
+  after(() => shutDown(server, browser));
 
   test("the home page lists the samples; signed in, Ada uploads a scene with its details and it is listed", { timeout: STEP_MS }, async () => {
     const { page } = ada;

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-import { assertNoErrors, enterRoom, launchBrowser, openPerson, screenshot, startServer, until } from "./harness.js";
+import { assertNoErrors, enterRoom, launchBrowser, openPerson, screenshot, shutDown, startServer, until } from "./harness.js";
 import { nodesWith, parseGLB, readHubsComponents } from "../../src/scene/hubs-components.js";
 import { placement, subtreeMeshBox, subtreeTriangles, worldMatrices } from "../../src/scene/gltf-math.js";
 
@@ -35,11 +35,7 @@ before(async () => {
   browser = await launchBrowser();
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  await server?.cleanup?.();
-});
+after(() => shutDown(server, browser));
 
 /** What the file says, read in Node: spawn points and the nav mesh triangles. */
 function expectations(scene) {
