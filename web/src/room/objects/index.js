@@ -35,7 +35,7 @@ export function mountObjects({ hub, hubId, showBanner = () => {} }) {
   let inRoom = false;
   let selected = null;
   let pointer = null;
-  const pinned = new Map(); // object id → gltf_node, for pins we know of
+  const pinned = new Set(); // the ids of the objects we know are pinned
   const ui = buildObjectsUI({ file: (f) => addFile(f), link: (t) => addLink(t), pick: (e) => pickUpload(e), refreshMine, tool });
   document.body.append(ui.root);
   updateControls();
@@ -371,7 +371,7 @@ export function mountObjects({ hub, hubId, showBanner = () => {} }) {
       if (!quiet) ui.toolSay(message);
       return { ok: false, message };
     }
-    markPinned(id, node);
+    markPinned(id);
     if (!quiet) ui.toolSay("Pinned: it stays in the room when you leave.");
     return { ok: true };
   }
@@ -393,8 +393,8 @@ export function mountObjects({ hub, hubId, showBanner = () => {} }) {
     return { ok: true };
   }
 
-  function markPinned(id, node) {
-    pinned.set(id, node);
+  function markPinned(id) {
+    pinned.add(id);
     entity(id)?.classList.add("pinned");
     if (selected && idOf(selected) === id) renderTools();
   }
@@ -416,7 +416,7 @@ export function mountObjects({ hub, hubId, showBanner = () => {} }) {
   function onPin(m) {
     if (!m || typeof m.object_id !== "string") return;
     if (!entity(m.object_id) && m.gltf_node && world) createPinned(objectsFromGltf({ nodes: [m.gltf_node] })[0]);
-    markPinned(m.object_id, m.gltf_node || null);
+    markPinned(m.object_id);
   }
 
   function onUnpin(m) {
@@ -427,7 +427,7 @@ export function mountObjects({ hub, hubId, showBanner = () => {} }) {
   function createPinned(o) {
     if (!o || !world) return;
     if (entity(o.objectId)) {
-      markPinned(o.objectId, null);
+      markPinned(o.objectId);
       return;
     }
     const e = document.createElement("a-entity");
@@ -439,7 +439,7 @@ export function mountObjects({ hub, hubId, showBanner = () => {} }) {
     e.setAttribute("toncon-media-state", { playing: false, time: 0, page: 1 });
     e.classList.add("pinned");
     world.scene.append(e);
-    pinned.set(o.objectId, null);
+    pinned.add(o.objectId);
   }
 
   async function loadPinned() {
