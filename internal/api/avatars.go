@@ -15,6 +15,7 @@ import (
 
 	"toncon/internal/auth"
 	"toncon/internal/gltf"
+	"toncon/internal/httpjson"
 	"toncon/internal/store"
 	"toncon/internal/uploads"
 	"toncon/web"
@@ -109,14 +110,10 @@ func (a *API) accountFrom(w http.ResponseWriter, r *http.Request, required bool)
 		return store.Account{}, false
 	}
 	acct, err := auth.Authenticate(r.Context(), a.cfg.Keys, a.cfg.Store, token, a.cfg.Now())
-	switch {
-	case err == nil:
+	if err == nil {
 		return acct, true
-	case errors.Is(err, auth.ErrAccountDisabled):
-		writeError(w, http.StatusForbidden, "account_disabled", "your account is disabled; ask the site's admin")
-	case errors.Is(err, auth.ErrTokenInvalid):
-		writeError(w, http.StatusUnauthorized, "unauthorized", "your sign-in is not valid any more; sign in again")
-	default:
+	}
+	if !httpjson.TokenRefused(w, err) {
 		a.internal(w, "check an account token", err)
 	}
 	return store.Account{}, false

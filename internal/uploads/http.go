@@ -154,14 +154,10 @@ func (s *Service) authenticate(w http.ResponseWriter, r *http.Request, token str
 		return store.Account{}, false
 	}
 	a, err := auth.Authenticate(r.Context(), s.cfg.Keys, s.cfg.Store, token, s.cfg.Now())
-	switch {
-	case err == nil:
+	if err == nil {
 		return a, true
-	case errors.Is(err, auth.ErrAccountDisabled):
-		writeError(w, http.StatusForbidden, "account_disabled", "your account is disabled")
-	case errors.Is(err, auth.ErrTokenInvalid):
-		writeError(w, http.StatusUnauthorized, "unauthorized", "your sign-in is not valid any more; sign in again")
-	default:
+	}
+	if !httpjson.TokenRefused(w, err) {
 		s.cfg.Log.Error("checking an account token", "err", err)
 		writeError(w, http.StatusInternalServerError, "internal", "could not check your sign-in; try again")
 	}
