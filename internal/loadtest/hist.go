@@ -34,8 +34,8 @@ func bucketMid(i int) float64 {
 	return float64(low) + float64(int64(1)<<e)/2
 }
 
-// hist is one receiver's delay histogram. Its reader goroutine is the only writer; the progress reporter reads
-// it concurrently, hence the atomics (uncontended, so cheap).
+// hist is a receiver's delay histogram, written by its reader goroutines (one for pose updates; one per talker
+// heard for voice) and read concurrently by the progress reporter, hence the atomics.
 type hist struct {
 	counts [histBuckets]atomic.Uint64
 	maxUS  atomic.Int64
@@ -45,16 +45,7 @@ type hist struct {
 func (h *hist) observe(us int64) {
 	h.counts[bucketOf(us)].Add(1)
 	h.sumUS.Add(us)
-	if us > h.maxUS.Load() {
-		h.maxUS.Store(us) // single writer: no compare-and-swap needed
-	}
-}
-
-// observeShared is observe for a histogram with several writers (a person's voice readers, one per talker).
-func (h *hist) observeShared(us int64) {
-	h.counts[bucketOf(us)].Add(1)
-	h.sumUS.Add(us)
-	for {
+	for { // a compare-and-swap only for a new maximum, which is rare
 		m := h.maxUS.Load()
 		if us <= m || h.maxUS.CompareAndSwap(m, us) {
 			return

@@ -377,7 +377,7 @@ func (m *mediaPeer) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			}
 			v.gotWindow.Add(1)
 			v.lostWindow.Add(lost)
-			v.delays.observeShared(now - sent)
+			v.delays.observe(now - sent)
 		}
 	}()
 }
