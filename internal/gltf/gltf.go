@@ -42,17 +42,13 @@ const (
 type Info struct {
 	Binary bool // a .glb (else JSON .gltf)
 	// Nodes are the names of the document's nodes in index order; an unnamed node is "".
-	Nodes              []string
-	ExtensionsUsed     []string
-	ExtensionsRequired []string
-	Generator          string // asset.generator, e.g. "Khronos glTF Blender I/O"
+	Nodes []string
 	// BufferBytes is the total byteLength of the buffers, which is what a loader allocates. For a .gltf the buffers
 	// are data: URIs, checked to decode to at least that many bytes.
 	BufferBytes int64
 	// EmbeddedImageBytes is the decoded size of images given as data: URIs.
 	EmbeddedImageBytes int64
 	BINBytes           int64 // length of the GLB's BIN chunk; 0 for .gltf or a GLB without one
-	Meshes, Materials  int
 }
 
 // HasNode reports whether one of the nodes is named name.
@@ -170,12 +166,9 @@ func inspectGLB(r io.ReaderAt, size int64, opt Options) (Info, error) {
 // document is the part of the glTF schema Inspect looks at.
 type document struct {
 	Asset *struct {
-		Version   string `json:"version"`
-		Generator string `json:"generator"`
+		Version string `json:"version"`
 	} `json:"asset"`
-	ExtensionsUsed     []string `json:"extensionsUsed"`
-	ExtensionsRequired []string `json:"extensionsRequired"`
-	Nodes              []struct {
+	Nodes []struct {
 		Name string `json:"name"`
 	} `json:"nodes"`
 	Buffers []struct {
@@ -190,8 +183,6 @@ type document struct {
 	Images []struct {
 		URI *string `json:"uri"`
 	} `json:"images"`
-	Meshes    []json.RawMessage `json:"meshes"`
-	Materials []json.RawMessage `json:"materials"`
 }
 
 // inspectJSON checks the JSON document; binLen is the GLB's BIN chunk length, -1 for a GLB without one.
@@ -209,8 +200,7 @@ func inspectJSON(data []byte, binary bool, binLen int64, opt Options) (Info, err
 		}
 		return Info{}, fmt.Errorf("%w (no asset with version 2.x)", ErrNotGLTF)
 	}
-	info := Info{Binary: binary, Generator: doc.Asset.Generator, ExtensionsUsed: doc.ExtensionsUsed,
-		ExtensionsRequired: doc.ExtensionsRequired, Meshes: len(doc.Meshes), Materials: len(doc.Materials)}
+	info := Info{Binary: binary}
 	if binLen > 0 {
 		info.BINBytes = binLen
 	}

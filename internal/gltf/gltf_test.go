@@ -25,15 +25,11 @@ func TestInspectGLB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !info.Binary || info.BufferBytes != 8 || info.BINBytes != 8 || info.Meshes != 1 || info.Materials != 2 ||
-		info.Generator != "toncon test" {
+	if !info.Binary || info.BufferBytes != 8 || info.BINBytes != 8 {
 		t.Errorf("info = %+v", info)
 	}
 	if !slices.Equal(info.Nodes, []string{"AvatarRoot", "Head", ""}) || !info.HasNode("Head") || info.HasNode("Hand") {
 		t.Errorf("nodes = %q", info.Nodes)
-	}
-	if !slices.Equal(info.ExtensionsUsed, []string{"MOZ_hubs_components", "KHR_materials_unlit"}) {
-		t.Errorf("extensions = %q", info.ExtensionsUsed)
 	}
 }
 
