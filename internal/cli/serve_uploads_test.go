@@ -13,14 +13,7 @@ import (
 
 // The upload limits reach the running server from the environment and the command line.
 func TestServeUploadLimitFlags(t *testing.T) {
-	env, _, errb := testEnv(map[string]string{"TONCON_TLS": "off", "TONCON_UPLOAD_MAX_PDF_MB": "1"})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--upload-max-image-mb", "2"}, env)
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	base := waitServing(t, errb)
+	base, _ := serveForTest(t, map[string]string{"TONCON_UPLOAD_MAX_PDF_MB": "1"}, "--upload-max-image-mb", "2")
 	post := func(name string, data []byte) (int, string) {
 		code, msg, _ := postMedia(t, base, name, data)
 		return code, msg
@@ -36,12 +29,10 @@ func TestServeUploadLimitFlags(t *testing.T) {
 }
 
 func TestServeUploadLimitOutOfRange(t *testing.T) {
-	for _, vars := range []map[string]string{{"TONCON_UPLOAD_MAX_VIDEO_MB": "0"}, {"TONCON_UPLOAD_MAX_MODEL_MB": "5000"}} {
-		env, _, errb := testEnv(vars)
-		if code := Run(context.Background(), []string{"serve"}, env); code != 2 || !strings.Contains(errb.String(), "give 1 to 4096 MB") {
-			t.Errorf("%v: exit %d, %q", vars, code, errb.String())
-		}
-	}
+	expectUsageErrors(t, []usageCase{
+		{map[string]string{"TONCON_UPLOAD_MAX_VIDEO_MB": "0"}, nil, "--upload-max-video-mb=0: give 1 to 4096 MB"},
+		{map[string]string{"TONCON_UPLOAD_MAX_MODEL_MB": "5000"}, nil, "--upload-max-model-mb=5000: give 1 to 4096 MB"},
+	})
 }
 
 // usageCase is a toncon serve run with vars and args that must exit 2 saying want.
