@@ -194,11 +194,12 @@ func (st *interestState) settle(to *phx.Channel, p *pair, mask uint64, n *intere
 func (c *channel) flushPendingLocked(now time.Time, dueOnly bool) {
 	st := &c.interest
 	keep := st.held[:0]
+	var sent, ended int32 // counted here and added once, like relayThinned's counts
 	for _, p := range st.held {
 		switch {
 		case p.to.gone.Load():
 			if p.pending != nil {
-				st.npending.Add(-1)
+				ended++
 			}
 			delete(st.pairs, p.to)
 			continue
@@ -208,14 +209,19 @@ func (c *channel) flushPendingLocked(now time.Time, dueOnly bool) {
 			continue
 		default:
 			p.to.ch.Send(p.pending)
-			c.svc.stats.InterestFlushed.Add(1)
+			sent++
 			p.pending, p.last = nil, now
-			st.npending.Add(-1)
 		}
 		p.listed = false
 	}
 	clear(st.held[len(keep):])
 	st.held = keep
+	if sent+ended != 0 {
+		st.npending.Add(-(sent + ended))
+	}
+	if sent != 0 {
+		c.svc.stats.InterestFlushed.Add(int64(sent))
+	}
 	if st.sweeps++; st.sweeps >= 200 { // now and then, forget the recipients who left without anything pending
 		st.sweeps = 0
 		for other := range st.pairs {
