@@ -104,12 +104,16 @@ class World {
   placeAtSpawn() {
     const points = Array.isArray(this.room.spawnPoints) ? this.room.spawnPoints : [];
     const spawn = points.length > 0 ? points[Math.floor(Math.random() * points.length)] : null;
-    const p = spawn?.position || { x: 0, y: 0, z: 0 };
-    this.rig.object3D.position.set(p.x || 0, p.y || 0, p.z || 0);
-    this.rig.object3D.rotation.set(0, THREE.MathUtils.degToRad(spawn?.rotation?.y || 0), 0);
     this.spawn = spawn;
-    const mc = this.rig.components["movement-controls"];
-    if (mc) mc.updateNavLocation();
+    this.placeAt(spawn);
+  }
+
+  /** Puts the rig at placement {position, rotation} (a spawn point or a waypoint; null: the origin), facing its way. */
+  placeAt(placement) {
+    const p = placement?.position || { x: 0, y: 0, z: 0 };
+    this.rig.object3D.position.set(p.x || 0, p.y || 0, p.z || 0);
+    this.rig.object3D.rotation.set(0, THREE.MathUtils.degToRad(placement?.rotation?.y || 0), 0);
+    this.rig.components["movement-controls"]?.updateNavLocation();
   }
 
   /**

@@ -592,10 +592,7 @@ export function mountObjects({ hub, hubId, showBanner = () => {} }) {
         showBanner(`This link leads to "${name}", which is not in this scene.`, "warn", 5000);
         return;
       }
-      const THREE = window.AFRAME.THREE;
-      world.rig.object3D.position.set(wp.position.x, wp.position.y, wp.position.z);
-      world.rig.object3D.rotation.set(0, THREE.MathUtils.degToRad(wp.rotation?.y || 0), 0);
-      world.rig.components["movement-controls"]?.updateNavLocation?.();
+      world.placeAt(wp);
       return;
     }
     let url;
