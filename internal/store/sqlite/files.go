@@ -174,18 +174,8 @@ func (d *DB) DeleteExpiredFiles(ctx context.Context, now time.Time, limit int) (
 		rows, err := tx.QueryContext(ctx, `DELETE FROM files WHERE id IN (SELECT id FROM files
 			WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?) RETURNING `+fileColumns,
 			now.UnixMilli(), limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			f, err := scanFile(rows)
-			if err != nil {
-				return err
-			}
-			files = append(files, f)
-		}
-		return rows.Err()
+		files, err = collect(rows, err, scanFile)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("delete expired files: %w", err)
