@@ -7,6 +7,7 @@
 import { loadableAvatarUrl } from "./avatars/catalog.js";
 import { registerAvatarModel } from "./avatars/model.js";
 import { geometryOf, lookFor } from "./looks.js";
+import { fitText } from "./objects/render.js";
 
 /** The NAF template; its id ends in -avatar, so the server relays its first sync (protocol.md check 1). */
 export const AVATAR_TEMPLATE = "#toncon-avatar";
@@ -116,9 +117,7 @@ export function registerAvatarComponents(AFRAME, roster) {
       this.mesh.visible = text !== "";
       if (!text) return;
       ctx.font = "600 52px system-ui, sans-serif";
-      let shown = text;
-      while (ctx.measureText(shown).width > width - 48 && shown.length > 1) shown = shown.slice(0, -1);
-      if (shown !== text) shown = shown.slice(0, -1) + "…";
+      const shown = fitText(ctx, text, width - 48);
       const w = Math.min(width, ctx.measureText(shown).width + 48);
       ctx.fillStyle = "rgba(20, 22, 30, 0.72)";
       roundRect(ctx, (width - w) / 2, 8, w, height - 16, 28);

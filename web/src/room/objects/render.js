@@ -223,11 +223,16 @@ export function canvasMesh(THREE, canvas, width, height, transparent = false) {
   return new THREE.Mesh(new THREE.PlaneGeometry(width, height), new THREE.MeshBasicMaterial({ map: texture, side: THREE.DoubleSide, transparent }));
 }
 
-/** ctx.fillText of text at x, y, cut short with "…" when it is wider than maxWidth. */
-export function fillTextFitting(ctx, text, maxWidth, x, y) {
+/** text as ctx draws it in maxWidth: itself when it fits, else cut short with "…". */
+export function fitText(ctx, text, maxWidth) {
   let shown = text;
   while (ctx.measureText(shown).width > maxWidth && shown.length > 1) shown = shown.slice(0, -1);
-  ctx.fillText(shown === text ? text : `${shown.slice(0, -1)}…`, x, y);
+  return shown === text ? text : `${shown.slice(0, -1)}…`;
+}
+
+/** ctx.fillText of text at x, y, cut short with "…" when it is wider than maxWidth. */
+export function fillTextFitting(ctx, text, maxWidth, x, y) {
+  ctx.fillText(fitText(ctx, text, maxWidth), x, y);
 }
 
 let pdfjs = null;
