@@ -132,13 +132,13 @@ func (c *channel) relayThinned(o *phx.Outbound, mask uint64) {
 				}
 				if now.Sub(p.last) < interval {
 					if p.pending != nil {
-						st.settle(to, p, mask, &n)
+						settle(to, p, mask, &n)
 					}
 					if !p.listed {
 						p.listed = true
 						st.held = append(st.held, p)
 					}
-					st.npending.Add(1)
+					n.pending++
 					p.pending, p.mask = o, mask
 					n.held++
 					return false
@@ -149,20 +149,26 @@ func (c *channel) relayThinned(o *phx.Outbound, mask uint64) {
 			}
 		}
 		if p != nil && p.pending != nil {
-			st.settle(to, p, mask, &n)
+			settle(to, p, mask, &n)
 		}
 		return true
 	})
+	if n.pending != 0 {
+		st.npending.Add(n.pending)
+	}
 	n.addTo(&s.stats)
 	if n.held > 0 {
 		c.room.startFlusher(s)
 	}
 }
 
-// interestCounts are one fan-out's contributions to the service's interest counters: a big room holds back an
-// update for most recipients, and an atomic add each, on counters every sender shares, would cost more than
-// the holding.
-type interestCounts struct{ held, superseded, flushed int64 }
+// interestCounts are one fan-out's contributions to the service's interest counters and to the sender's
+// npending: a big room holds back an update for most recipients, and an atomic add each (on counters every
+// sender shares, for the service's) would cost more than the holding.
+type interestCounts struct {
+	held, superseded, flushed int64
+	pending                   int32 // the change in npending
+}
 
 func (n *interestCounts) addTo(st *Stats) {
 	if n.held != 0 {
@@ -177,8 +183,8 @@ func (n *interestCounts) addTo(st *Stats) {
 }
 
 // settle ends p's pending update before a newer one with components mask goes to, or is held for, to: it is sent
-// first when the newer update lacks some of its components, and superseded otherwise. st.mu must be held.
-func (st *interestState) settle(to *phx.Channel, p *pair, mask uint64, n *interestCounts) {
+// first when the newer update lacks some of its components, and superseded otherwise.
+func settle(to *phx.Channel, p *pair, mask uint64, n *interestCounts) {
 	if p.mask&^mask != 0 {
 		to.Send(p.pending)
 		n.flushed++
@@ -186,7 +192,7 @@ func (st *interestState) settle(to *phx.Channel, p *pair, mask uint64, n *intere
 		n.superseded++
 	}
 	p.pending = nil
-	st.npending.Add(-1)
+	n.pending--
 }
 
 // flushPendingLocked sends the sender's pending updates now (only those whose interval has passed when dueOnly
