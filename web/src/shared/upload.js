@@ -71,9 +71,7 @@ export function refusalText(status, body) {
 
 /** The signed-in account's uploads, newest first: [{file_id, origin, name, content_type, content_length, created_at, kept}]. */
 export async function myUploads(token) {
-  const res = await fetch("/api/v1/media/mine", { headers: { authorization: `bearer ${token}` } });
-  const body = parseJSON(await res.text());
-  if (!res.ok) throw apiError(res.status, body, "Your uploads could not be listed");
+  const body = await sendJSON("GET", "/api/v1/media/mine", null, token, "Your uploads could not be listed");
   return Array.isArray(body?.entries) ? body.entries : [];
 }
 

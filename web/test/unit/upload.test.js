@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { refusalText, sendJSON, uploadMedia } from "../../src/shared/upload.js";
+import { myUploads, refusalText, sendJSON, uploadMedia } from "../../src/shared/upload.js";
 
 // A stand-in for the browser's XMLHttpRequest that answers every send with status and body.
 function answering(status, body) {
@@ -92,4 +92,25 @@ test("sendJSON: a server that cannot be reached says so", async (t) => {
   });
   const err = await sendJSON("GET", "/api/v1/avatars", null, "", "x").catch((e) => e);
   assert.match(err.message, /could not be reached/);
+});
+
+test("myUploads: the account's entries with its token; a refusal says the list could not be had", async (t) => {
+  const seen = [];
+  const answers = [
+    [200, JSON.stringify({ entries: [{ file_id: "f1", name: "sunset.png" }] })],
+    [200, JSON.stringify({})],
+    [503, ""],
+  ];
+  t.mock.method(globalThis, "fetch", async (path, init) => {
+    seen.push({ path, ...init });
+    const [status, text] = answers.shift();
+    return new Response(text, { status });
+  });
+  assert.deepEqual(await myUploads("tok"), [{ file_id: "f1", name: "sunset.png" }]);
+  assert.equal(seen[0].path, "/api/v1/media/mine");
+  assert.equal(seen[0].method, "GET");
+  assert.equal(seen[0].headers.authorization, "bearer tok");
+  assert.deepEqual(await myUploads("tok"), [], "an answer without entries lists nothing");
+  const err = await myUploads("tok").catch((e) => e);
+  assert.equal(err.message, "Your uploads could not be listed (HTTP 503: the server is busy or restarting, try again soon).");
 });
