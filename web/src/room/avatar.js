@@ -44,7 +44,7 @@ export function avatarTemplate() {
  */
 export function registerAvatarComponents(AFRAME, roster) {
   const THREE = AFRAME.THREE;
-  registerAvatarModel(AFRAME, { levelOf: (id) => (typeof roster.levelOf === "function" ? roster.levelOf(id) || 0 : 0) });
+  registerAvatarModel(AFRAME, roster); // voice feedback asks roster.levelOf
 
   // Gives a remote avatar its owner's look and name, and keeps them current as presence changes.
   AFRAME.registerComponent("avatar-look", {
