@@ -444,9 +444,10 @@ describe("media objects by touch, VR controller, and a late joiner's video", { t
     assert.ok(first, "Cleo's copy was seeked to the shared time as it loaded");
     const ada0 = adaAt(times, first.at);
     assert.ok(ada0 > 2, `Ada's was ${ada0} s in when Cleo's copy seeked`);
-    // Where the shared state left Ada's copy, less however long Cleo's busy page took to read it (she has no
-    // clock of Ada's to correct for that): on a loaded machine, up to a second or two.
-    assert.ok(Math.abs(first.to - ada0) < 2.5, `Cleo's copy first seeked to ${first.to} s, Ada's was at ${ada0} s`);
+    // Where the shared state left Ada's copy, less however long Cleo's busy page took between the state's arrival
+    // and making the object (she counts from then, and has no clock of Ada's to correct with): 0.2–1.4 s here,
+    // 2.7 s once on a loaded machine running the whole suite. The drift check below is what a person sees.
+    assert.ok(Math.abs(first.to - ada0) < 4, `Cleo's copy first seeked to ${first.to} s, Ada's was at ${ada0} s`);
 
     // Both play on, and Cleo's copy keeps within the drift a playing copy is allowed (a second), give or take how
     // late a busy page reads the owner's time and the tenth of a second between Ada's notes.
